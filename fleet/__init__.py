@@ -1,0 +1,1 @@
+"""smartgate core: pure, deterministic fleet logic with injected time and no I/O."""

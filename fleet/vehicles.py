@@ -1,0 +1,69 @@
+"""Vehicle and mission state as the orchestrator knows it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from fleet.routing import Route
+
+
+class VehicleStatus(StrEnum):
+    IDLE = "idle"  # no mission, standing
+    MOVING = "moving"  # on a mission, driving
+    HOLDING = "holding"  # on a mission, standing (stop line, queue, wait)
+    AT_HANDOFF = "at_handoff"  # stopped at the zero-line stop line, awaiting acceptance
+    OFFLINE = "offline"  # no fresh state report: position unknown, space kept blocked
+
+
+class MissionStatus(StrEnum):
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class VehicleReport:
+    """A vehicle's own account of itself (from its state topic)."""
+
+    vehicle_id: str
+    stamp: float  # vehicle clock (ROS time), seconds
+    x: float
+    y: float
+    heading_rad: float
+    speed_mps: float
+
+
+@dataclass
+class Mission:
+    id: str
+    vehicle_id: str
+    goal: str
+    route: Route
+    issued_at: float
+    seq: int
+    status: MissionStatus = MissionStatus.ACTIVE
+    progress_m: float = 0.0
+    max_deviation_m: float = 0.0
+    completed_at: float | None = None
+
+    @property
+    def progress(self) -> float:
+        return min(1.0, self.progress_m / self.route.length_m) if self.route.length_m else 1.0
+
+
+@dataclass
+class Vehicle:
+    id: str
+    corridor: str
+    x: float
+    y: float
+    heading_rad: float = 0.0
+    speed_mps: float = 0.0
+    status: VehicleStatus = VehicleStatus.IDLE
+    last_report: float | None = None  # orchestrator time of the last report
+    last_stamp: float | None = None  # vehicle's stamp of the last report
+    lane_id: str | None = None
+    node: str | None = None  # lane-graph node the vehicle stands at, if any
+    mission: Mission | None = None
+    history: list[str] = field(default_factory=list)  # finished mission ids
