@@ -1,0 +1,106 @@
+"""Vehicle-side path following: pure pursuit steering and a stopping speed profile.
+
+Pure Python (no rclpy) so it is unit-tested directly; the guide_vehicle node
+feeds it odometry and sends what it returns as cmd_vel. The speed profile
+never plans past the end of the path it was given: the path's end is the end
+of the vehicle's reservation, so the vehicle always can, and does, stop there.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+COMFORT_DECEL_MPS2 = 1.0
+STOP_TOLERANCE_M = 0.3
+
+
+@dataclass(frozen=True)
+class Command:
+    speed_mps: float
+    yaw_rate: float
+    remaining_m: float
+    done: bool
+
+
+class PathFollower:
+    """Follows a list of timed waypoints (x, y, t) and stops at the last one."""
+
+    def __init__(self, waypoints: list[tuple[float, float, float]], max_speed_mps: float) -> None:
+        if len(waypoints) < 2:
+            raise ValueError("a path needs at least two waypoints")
+        self.pts = [(x, y) for x, y, _ in waypoints]
+        self.cum = [0.0]
+        for (x0, y0), (x1, y1) in zip(self.pts, self.pts[1:], strict=False):
+            self.cum.append(self.cum[-1] + math.hypot(x1 - x0, y1 - y0))
+        # Planned speed per segment from the waypoint times (the lane's limit).
+        self.seg_speed = []
+        for i in range(len(waypoints) - 1):
+            dt = waypoints[i + 1][2] - waypoints[i][2]
+            ds = self.cum[i + 1] - self.cum[i]
+            self.seg_speed.append(min(max_speed_mps, ds / dt) if dt > 1e-6 else max_speed_mps)
+        self.max_speed = max_speed_mps
+        self.idx = 0
+        self.length = self.cum[-1]
+
+    def _locate(self, x: float, y: float) -> float:
+        """Distance along the path of the closest point, searching forward only."""
+        best_i, best_d, best_t = self.idx, math.inf, 0.0
+        for i in range(self.idx, min(self.idx + 40, len(self.pts) - 1)):
+            (x0, y0), (x1, y1) = self.pts[i], self.pts[i + 1]
+            dx, dy = x1 - x0, y1 - y0
+            seg2 = dx * dx + dy * dy
+            t = 0.0 if seg2 == 0 else max(0.0, min(1.0, ((x - x0) * dx + (y - y0) * dy) / seg2))
+            d = (x0 + t * dx - x) ** 2 + (y0 + t * dy - y) ** 2
+            if d < best_d:
+                best_i, best_d, best_t = i, d, t
+        self.idx = best_i
+        return self.cum[best_i] + best_t * (self.cum[best_i + 1] - self.cum[best_i])
+
+    def _point_at(self, s: float) -> tuple[float, float]:
+        s = max(0.0, min(self.length, s))
+        i = max(0, min(len(self.cum) - 2, self._bisect(s)))
+        seg = self.cum[i + 1] - self.cum[i]
+        t = 0.0 if seg == 0 else (s - self.cum[i]) / seg
+        (x0, y0), (x1, y1) = self.pts[i], self.pts[i + 1]
+        return x0 + t * (x1 - x0), y0 + t * (y1 - y0)
+
+    def _bisect(self, s: float) -> int:
+        lo, hi = 0, len(self.cum) - 1
+        while lo < hi - 1:
+            mid = (lo + hi) // 2
+            if self.cum[mid] <= s:
+                lo = mid
+            else:
+                hi = mid
+        return lo
+
+    def command(self, x: float, y: float, yaw: float, v: float) -> Command:
+        s = self._locate(x, y)
+        remaining = self.length - s
+        if remaining <= STOP_TOLERANCE_M:
+            return Command(0.0, 0.0, max(0.0, remaining), True)
+        target = self.seg_speed[min(self.idx, len(self.seg_speed) - 1)]
+        # Look ahead for slower segments and for the end of the path.
+        look = s
+        j = self.idx
+        while j < len(self.seg_speed) and self.cum[j] < s + 40.0:
+            ahead = max(0.0, self.cum[j] - s)
+            target = min(target, math.sqrt(self.seg_speed[j] ** 2 + 2 * COMFORT_DECEL_MPS2 * ahead))
+            j += 1
+        stop = math.sqrt(2 * COMFORT_DECEL_MPS2 * max(0.0, remaining - STOP_TOLERANCE_M / 2))
+        target = min(target, stop, self.max_speed)
+        # Creep the last centimetres instead of stalling short of the line.
+        target = max(target, min(0.3, remaining))
+        lookahead = max(4.0, 1.2 * v + 2.0)
+        look = s + lookahead
+        tx, ty = self._point_at(look)
+        if look > self.length:  # extend the last segment so the end stays ahead
+            (x0, y0), (x1, y1) = self.pts[-2], self.pts[-1]
+            n = math.hypot(x1 - x0, y1 - y0) or 1.0
+            extra = look - self.length
+            tx, ty = x1 + (x1 - x0) / n * extra, y1 + (y1 - y0) / n * extra
+        alpha = math.atan2(ty - y, tx - x) - yaw
+        alpha = math.atan2(math.sin(alpha), math.cos(alpha))
+        curvature = 2.0 * math.sin(alpha) / lookahead
+        return Command(target, curvature * max(v, 0.5), remaining, False)
