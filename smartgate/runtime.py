@@ -1,0 +1,211 @@
+"""The three processes of a smartgate deployment in simulation, and the demo fleet.
+
+- orchestrator: core + fleet_bridge node + API/UI (+ storage);
+- sim: the sim_world node (clock and vehicle dynamics);
+- vehicles: one guide_vehicle node per vehicle (one process, one executor;
+  on real vehicles each runs its own ``guide_vehicle``).
+Each ``run_*`` function blocks until SIGINT/SIGTERM and then shuts down
+cleanly (nodes destroyed, storage flushed and closed).
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import rclpy
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.node import Node
+
+from maps.lane_graph import handoff_points
+from smartgate.orchestrator import Orchestrator
+from smartgate.world import CORRIDORS, load_corridors
+
+
+@dataclass(frozen=True)
+class FleetEntry:
+    vehicle_id: str
+    corridor: str
+    home: str  # lane-graph node where it starts
+    mission: str | None  # "export-handoff" or None (stays parked)
+
+
+DEMO_FLEET = (
+    FleetEntry("hn_01", "huu-nghi", "vn-spot-L1", "export-handoff"),
+    FleetEntry("hn_02", "huu-nghi", "vn-spot-C1", None),
+    FleetEntry("tt_01", "tan-thanh", "vn-spot-L1", "export-handoff"),
+    FleetEntry("tt_02", "tan-thanh", "vn-spot-P1", None),
+)
+
+
+def fleet_for(corridors: tuple[str, ...]) -> tuple[FleetEntry, ...]:
+    return tuple(e for e in DEMO_FLEET if e.corridor in corridors)
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+
+
+def spin_until(
+    nodes: list[Node], stop: threading.Event, on_idle: Callable[[], None] | None = None
+) -> None:
+    ex = SingleThreadedExecutor()
+    for n in nodes:
+        ex.add_node(n)
+    try:
+        while not stop.is_set() and rclpy.ok():
+            ex.spin_once(timeout_sec=0.05)
+            if on_idle is not None:
+                on_idle()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        for n in nodes:
+            ex.remove_node(n)
+            n.destroy_node()
+
+
+def run_sim(corridors: tuple[str, ...] = CORRIDORS, rtf: float = 1.0) -> None:
+    from ros_nodes.sim_world import SimWorldNode
+
+    maps, graphs = load_corridors(corridors)
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    rclpy.init(signal_handler_options=rclpy.signals.SignalHandlerOptions.NO)
+    sim = SimWorldNode(rtf=rtf)
+    orch = Orchestrator(maps, graphs)
+    for e in fleet_for(corridors):
+        v = orch.add_vehicle(e.vehicle_id, e.corridor, e.home, 0.0)
+        sim.spawn(e.vehicle_id, e.corridor, v.x, v.y, v.heading_rad)
+    try:
+        spin_until([sim], stop)
+    finally:
+        rclpy.try_shutdown()
+
+
+def run_vehicles(corridors: tuple[str, ...] = CORRIDORS) -> None:
+    from ros_nodes.guide_vehicle import GuideVehicleNode
+
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    rclpy.init(signal_handler_options=rclpy.signals.SignalHandlerOptions.NO)
+    nodes: list[Node] = [GuideVehicleNode(e.vehicle_id, e.corridor) for e in fleet_for(corridors)]
+    try:
+        spin_until(nodes, stop)
+    finally:
+        rclpy.try_shutdown()
+
+
+def run_orchestrator(
+    corridors: tuple[str, ...] = CORRIDORS,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    db_url: str = "sqlite:///var/smartgate.db",
+    on_ready: Callable[[str], None] | None = None,
+) -> None:
+    import uvicorn
+
+    from api.app import create_app
+    from ros_nodes.fleet_bridge import FleetBridgeNode
+    from smartgate.storage import Store
+
+    if db_url.startswith("sqlite:///") and not db_url.startswith("sqlite:////"):
+        Path(db_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    store = Store(db_url)
+    maps, graphs = load_corridors(corridors)
+    orch = Orchestrator(maps, graphs)
+    fleet = fleet_for(corridors)
+    for e in fleet:
+        orch.add_vehicle(e.vehicle_id, e.corridor, e.home, 0.0)
+    logged = 0
+
+    rclpy.init(signal_handler_options=rclpy.signals.SignalHandlerOptions.NO)
+    bridge = FleetBridgeNode(orch)
+    stop = threading.Event()
+    pending = {e.vehicle_id: e for e in fleet if e.mission}
+    last_save = [0.0]
+
+    def housekeeping() -> None:
+        nonlocal logged
+        # Start a demo mission once its vehicle is alive (it has reported).
+        for vid in list(pending):
+            v = orch.core.vehicles[vid]
+            if v.last_report is not None:
+                goal = handoff_points(graphs[v.corridor])["export"]
+                orch.send_to(vid, goal, bridge.now())
+                del pending[vid]
+        with orch.lock:
+            new = orch.log[logged:]
+            logged = len(orch.log)
+        for entry in new:
+            store.append(entry)
+        if time.monotonic() - last_save[0] > 1.0:
+            last_save[0] = time.monotonic()
+            store.save_vehicles(orch.vehicles())
+
+    _stop_on_signals(stop)
+    ros = threading.Thread(target=spin_until, args=([bridge], stop, housekeeping), daemon=True)
+    ros.start()
+    config = uvicorn.Config(create_app(orch), host=host, port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    # uvicorn off the main thread installs no signal handlers: we own SIGINT/SIGTERM.
+    web = threading.Thread(target=server.run, daemon=True)
+    web.start()
+    if on_ready is not None:
+        threading.Thread(target=_announce, args=(server, host, port, on_ready), daemon=True).start()
+    try:
+        while not stop.is_set() and web.is_alive() and ros.is_alive():
+            stop.wait(0.2)
+    finally:
+        stop.set()
+        server.should_exit = True
+        web.join(timeout=5)
+        ros.join(timeout=5)
+        store.save_vehicles(orch.vehicles())
+        store.close()
+        rclpy.try_shutdown()
+
+
+def _announce(server: object, host: str, port: int, cb: Callable[[str], None]) -> None:
+    while not getattr(server, "started", False):
+        time.sleep(0.05)
+    cb(f"http://{host}:{port}")
+
+
+def _args(argv: list[str] | None) -> tuple[tuple[str, ...], dict[str, str]]:
+    """Parse ``--corridor X`` and ``--key value`` after stripping ROS arguments."""
+    import sys
+
+    args = rclpy.utilities.remove_ros_args(argv if argv is not None else sys.argv)[1:]
+    corridors: list[str] = []
+    opts: dict[str, str] = {}
+    it = iter(args)
+    for a in it:
+        if a == "--corridor":
+            corridors.append(next(it))
+        elif a.startswith("--"):
+            opts[a[2:]] = next(it)
+    return tuple(corridors) or CORRIDORS, opts
+
+
+def orchestrator_main(argv: list[str] | None = None) -> None:
+    """``ros2 run smartgate fleet_bridge [--corridor C] [--port N] [--db URL]``."""
+    cs, o = _args(argv)
+    run_orchestrator(
+        cs,
+        o.get("host", "127.0.0.1"),
+        int(o.get("port", "8000")),
+        o.get("db", "sqlite:///var/smartgate.db"),
+        on_ready=print,
+    )
+
+
+def sim_main(argv: list[str] | None = None) -> None:
+    """``ros2 run smartgate sim_world [--corridor C] [--rtf X]``."""
+    cs, o = _args(argv)
+    run_sim(cs, float(o.get("rtf", "1.0")))
