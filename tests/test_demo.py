@@ -1,0 +1,100 @@
+"""`smartgate demo` as a user runs it: separate processes, HTTP, Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.ros
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _get(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=2) as r:
+        return json.loads(r.read())
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
+    return [int(x) for x in out.stdout.split()]
+
+
+def test_demo_moves_a_vehicle_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    port = _free_port()
+    db = tmp_path / "demo.db"
+    domain = str((int(os.environ["ROS_DOMAIN_ID"]) + 1) % 90 + 10)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "smartgate.cli",
+            "demo",
+            "--port",
+            str(port),
+            "--rtf",
+            "3",
+            "--domain-id",
+            domain,
+            "--db",
+            f"sqlite:///{db}",
+            "--corridor",
+            "huu-nghi",
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        moving: dict[str, Any] | None = None
+        while time.monotonic() < deadline and moving is None:
+            time.sleep(0.5)
+            try:
+                vs = _get(f"http://127.0.0.1:{port}/api/v1/vehicles")
+            except OSError:
+                continue
+            moving = next((v for v in vs if v["status"] == "moving" and v["speed_mps"] > 1), None)
+        assert moving is not None, "no vehicle started moving in the demo"
+        assert moving["mission"]["goal"] == "SL-E-zero"
+        page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).read().decode()
+        assert "leaflet" in page
+        kids = _children(proc.pid)
+        assert len(kids) == 3
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, out
+    assert "smartgate: stopped" in out
+    assert "Traceback" not in out
+    for pid in kids:  # no orphans
+        assert (
+            not Path(f"/proc/{pid}").exists()
+            or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
+        )
+    with sqlite3.connect(db) as con:
+        kinds = [r[0] for r in con.execute("SELECT kind FROM events ORDER BY id")]
+        vehicles = dict(con.execute("SELECT id, status FROM vehicles").fetchall())
+    assert kinds[0] == "mission_started"
+    assert set(vehicles) == {"hn_01", "hn_02"}
