@@ -12,7 +12,7 @@ setup: $(STAMP) $(WEB)/node_modules/.package-lock.json
 $(STAMP): requirements.txt setup.py
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $(STAMP)
 
 $(WEB)/node_modules/.package-lock.json: $(WEB)/package-lock.json

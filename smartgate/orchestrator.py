@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import math
 import threading
-from datetime import UTC, datetime
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import networkx as nx
