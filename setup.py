@@ -17,6 +17,7 @@ setup(
     ),
     package_data={
         "maps": ["*.geojson"],
+        "fleet.handoff_proto": ["*.pyi"],
         "api": ["web/static/*", "web/package.json", "web/package-lock.json"],
     },
     data_files=[
