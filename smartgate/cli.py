@@ -19,9 +19,13 @@ map_app = typer.Typer(help="Corridor maps: validate and inspect.", no_args_is_he
 run_app = typer.Typer(
     help="Run one smartgate process (the demo starts these for you).", no_args_is_help=True
 )
+world_app = typer.Typer(
+    help="Simulation worlds (SDFormat): build from maps, check.", no_args_is_help=True
+)
 bench_app = typer.Typer(help="Benchmarks: each prints one JSON object.", no_args_is_help=True)
 app.add_typer(map_app, name="map")
 app.add_typer(run_app, name="run")
+app.add_typer(world_app, name="world")
 app.add_typer(bench_app, name="bench")
 
 CorridorOpt = Annotated[
@@ -66,6 +70,33 @@ def map_check(files: Annotated[list[Path], typer.Argument(help="Map files (GeoJS
             f"{len(cmap.zones)} zones, lane graph {g.number_of_nodes()} nodes / "
             f"{g.number_of_edges()} edges, guide graph {gg.number_of_edges()} edges"
         )
+    raise typer.Exit(1 if failed else 0)
+
+
+@world_app.command("build")
+def world_build() -> None:
+    """(Re)generate sim_worlds/worlds/<corridor>.sdf from the shipped maps."""
+    from sim_worlds.sdf_world import SHIPPED_MAPS, write_world
+
+    for map_path in SHIPPED_MAPS:
+        typer.echo(f"wrote {write_world(map_path)}")
+
+
+@world_app.command("check")
+def world_check(files: Annotated[list[Path], typer.Argument(help="SDFormat world files.")]) -> None:
+    """Parse worlds with a real SDF parser; list what they hold or exit 1 with the error."""
+    from sim_worlds.sdf_check import WorldError, check_world
+
+    failed = False
+    for f in files:
+        try:
+            report = check_world(f)
+        except WorldError as e:
+            failed = True
+            typer.echo(f"error: {e}", err=True)
+            continue
+        for line in report.lines(verbose=True):
+            typer.echo(line)
     raise typer.Exit(1 if failed else 0)
 
 
