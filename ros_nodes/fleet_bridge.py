@@ -15,10 +15,12 @@ import rclpy
 from nav_msgs.msg import Odometry, Path
 from rclpy.node import Node
 from std_msgs.msg import Header
+from visualization_msgs.msg import MarkerArray
 
 from fleet.core import RouteCommand
 from fleet.vehicles import VehicleReport
 from ros_nodes import qos
+from ros_nodes.markers import fleet_markers, map_markers
 from ros_nodes.messages import from_time, quat_to_yaw, route_to_path, to_time
 from smartgate.orchestrator import Orchestrator
 
@@ -34,11 +36,16 @@ class FleetBridgeNode(Node):
         self.orch = orch
         self.route_pubs: dict[str, Any] = {}
         self.hb_pub = self.create_publisher(Header, "/fleet/heartbeat", qos.CONTROL)
+        self.map_pub = self.create_publisher(MarkerArray, "/fleet/markers/map", qos.LATCHED)
+        self.fleet_pub = self.create_publisher(MarkerArray, "/fleet/markers/fleet", qos.CONTROL)
+        for cmap in orch.maps.values():
+            self.map_pub.publish(map_markers(cmap))
         orch.command_sink = self.publish_route
         for vid in orch.core.vehicles:
             self.watch(vid)
         self.create_timer(1.0 / heartbeat_hz, self._heartbeat)
         self.create_timer(0.5, self._tick)
+        self.create_timer(0.5, self._publish_fleet)
 
     def now(self) -> float:
         return self.get_clock().now().nanoseconds * 1e-9
@@ -77,6 +84,11 @@ class FleetBridgeNode(Node):
         h.frame_id = "orchestrator"
         h.stamp = to_time(self.now())
         self.hb_pub.publish(h)
+
+    def _publish_fleet(self) -> None:
+        self.fleet_pub.publish(
+            fleet_markers(self.orch.vehicles(), self.now(), self.orch.active_routes())
+        )
 
     def _tick(self) -> None:
         self.orch.tick(self.now())

@@ -14,6 +14,13 @@ COMMAND = QoSProfile(
     reliability=ReliabilityPolicy.RELIABLE,
     durability=DurabilityPolicy.TRANSIENT_LOCAL,
 )
+# Static data (the map): every late subscriber gets the last few samples.
+LATCHED = QoSProfile(
+    history=HistoryPolicy.KEEP_LAST,
+    depth=8,
+    reliability=ReliabilityPolicy.RELIABLE,
+    durability=DurabilityPolicy.TRANSIENT_LOCAL,
+)
 # High-rate state: the newest sample matters, a lost one is replaced 100 ms later.
 STATE = QoSProfile(
     history=HistoryPolicy.KEEP_LAST,

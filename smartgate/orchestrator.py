@@ -18,7 +18,7 @@ from typing import Any
 import networkx as nx
 
 from fleet.core import Event, FleetCore, MissionCompleted, RouteCommand, VehicleWentOffline
-from fleet.vehicles import Vehicle, VehicleReport
+from fleet.vehicles import MissionStatus, Vehicle, VehicleReport
 from maps.corridor_map import CorridorMap
 
 Listener = Callable[[list[Event], list[dict[str, Any]]], None]
@@ -82,6 +82,15 @@ class Orchestrator:
         with self.lock:
             return [self.vehicle_view(v) for v in self.core.vehicles.values()]
 
+    def active_routes(self) -> dict[str, list[tuple[float, float]]]:
+        """Vehicle id -> metric polyline of its active mission's route."""
+        with self.lock:
+            return {
+                v.id: [(float(x), float(y)) for x, y in v.mission.route.line.coords]
+                for v in self.core.vehicles.values()
+                if v.mission is not None and v.mission.status is MissionStatus.ACTIVE
+            }
+
     def _after(self, events: list[Event], views: list[dict[str, Any]]) -> None:
         for e in events:
             if isinstance(e, MissionCompleted):
@@ -138,6 +147,7 @@ class Orchestrator:
             "x_m": round(v.x, 3),
             "y_m": round(v.y, 3),
             "heading_deg": round(math.degrees(math.pi / 2 - v.heading_rad) % 360.0, 1),
+            "yaw_rad": round(v.heading_rad, 4),
             "speed_mps": round(v.speed_mps, 3),
             "lane_id": v.lane_id,
             "node": v.node,

@@ -134,3 +134,27 @@ def test_vehicle_stops_when_the_orchestrator_heartbeat_is_lost(world: World) -> 
     x, y = sim_v.x, sim_v.y
     world.spin_until(lambda: False, 1.0)
     assert (sim_v.x, sim_v.y) == (x, y), "vehicle moved again without an orchestrator"
+
+
+def test_bridge_publishes_map_and_fleet_markers_for_rviz(world: World) -> None:
+    from visualization_msgs.msg import Marker, MarkerArray
+
+    from ros_nodes import qos
+
+    world.add("hn_01", "huu-nghi", "vn-spot-L1")
+    world.start_bridge()
+    viewer = rclpy.create_node("viewer")
+    world.ex.add_node(viewer)
+    maps_seen: list[MarkerArray] = []
+    fleet_seen: list[MarkerArray] = []
+    # Subscribing after the map was published: transient local still delivers it.
+    viewer.create_subscription(MarkerArray, "/fleet/markers/map", maps_seen.append, qos.LATCHED)
+    viewer.create_subscription(MarkerArray, "/fleet/markers/fleet", fleet_seen.append, qos.CONTROL)
+    assert world.spin_until(lambda: len(maps_seen) >= 2 and fleet_seen, 20)
+    frames = {m.header.frame_id for arr in maps_seen for m in arr.markers}
+    assert frames == {"huu-nghi/map", "tan-thanh/map"}
+    lanes = [m for arr in maps_seen for m in arr.markers if m.ns.endswith("/lanes")]
+    assert len({(m.ns, m.id) for m in lanes}) == len(lanes)  # no id collisions across corridors
+    boxes = [m for m in fleet_seen[-1].markers if m.ns == "vehicles"]
+    assert [b.text for b in boxes] == ["hn_01"] and boxes[0].type == Marker.CUBE
+    assert boxes[0].scale.x == pytest.approx(16.5)
