@@ -178,6 +178,18 @@ def bench_mapf(
     typer.echo(json.dumps(run(time_limit_s=time_limit, quick=quick)))
 
 
+@bench_app.command("dispatch")
+def bench_dispatch(
+    quick: Annotated[bool, typer.Option(help="Small subset (smoke run).")] = False,
+    seed: int = 1,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON (the default).")] = True,
+) -> None:
+    """Dispatch decisions (vehicles x waiting consignments) against greedy-nearest."""
+    from bench.dispatch import run
+
+    typer.echo(json.dumps(run(quick=quick, seed=seed)))
+
+
 def main() -> None:
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     app()

@@ -34,3 +34,17 @@ def test_world_check_lists_models_or_fails_precisely(tmp_path: Path) -> None:
     assert res.returncode == 1
     assert res.stderr.startswith(f"error: {bad}:")
     assert "Traceback" not in res.stderr
+
+
+def test_bench_commands_print_one_json_object() -> None:
+    import json
+
+    for name, bench in (("mapf", "plan-grid"), ("dispatch", "dispatch")):
+        out = _run("bench", name, "--quick", "--json")
+        assert out.returncode == 0, out.stderr
+        doc = json.loads(out.stdout)
+        assert doc["bench"] == bench and doc["results"]
+        assert {"case", "impl"} <= set(doc["results"][0])
+        assert any(
+            r["impl"] == "smartgate" or r["impl"].startswith("smartgate") for r in doc["results"]
+        )
