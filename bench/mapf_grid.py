@@ -50,7 +50,7 @@ def data_dir() -> Path:
 
 def _solvers() -> dict[str, Solver]:
     return {
-        "smartgate-lacam": lambda inst, limit: lacam(inst, limit),
+        "smartgate": lambda inst, limit: lacam(inst, limit),
         "independent-shortest": lambda inst, limit: independent_shortest_paths(inst),
         "prioritised-astar": lambda inst, limit: prioritised_planning(inst, limit),
     }

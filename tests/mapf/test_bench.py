@@ -14,14 +14,14 @@ def test_quick_benchmark() -> None:
     assert out["bench"] == "plan-grid"
     results = out["results"]
     assert {r["impl"] for r in results} == {
-        "smartgate-lacam",
+        "smartgate",
         "independent-shortest",
         "prioritised-astar",
     }
     for r in results:
         assert set(r) >= {"case", "impl", "agents", "success", "conflicts", "time_ms"}
         assert r["sum_of_costs"] is None or r["sum_of_costs"] > 0
-    ours = [r for r in results if r["impl"] == "smartgate-lacam"]
+    ours = [r for r in results if r["impl"] == "smartgate"]
     assert ours and all(r["success"] and r["conflicts"] == 0 for r in ours)
     assert "random-32-32-10/random-1/n=50" in {r["case"] for r in ours}
     naive = [r for r in results if r["impl"] == "independent-shortest"]
