@@ -66,7 +66,8 @@ class GuideVehicleNode(Node):
             Odometry, f"/model/{vehicle_id}/odometry", self._on_odom, qos.STATE
         )
         self.create_subscription(Header, "/fleet/heartbeat", self._on_heartbeat, qos.CONTROL)
-        self.create_timer(1.0 / control_rate_hz, self._control)
+        self.control_period = 1.0 / control_rate_hz
+        self.create_timer(self.control_period, self._control)
         self.create_timer(1.0 / state_rate_hz, self._publish_state)
 
     def _now(self) -> float:
@@ -100,7 +101,7 @@ class GuideVehicleNode(Node):
         self.heartbeat_at = self._now()
 
     def _control(self) -> None:
-        now, dt = self._now(), 0.05
+        now, dt = self._now(), self.control_period
         if self.odom is None:
             return
         p = self.odom.pose.pose
