@@ -8,7 +8,6 @@ here blocks, sleeps, reads a clock or touches a socket.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import networkx as nx
@@ -16,12 +15,20 @@ from shapely import Point
 from shapely.ops import substring
 
 from fleet.routing import RoutingError, fastest_route
-from fleet.vehicles import Mission, MissionStatus, Vehicle, VehicleReport, VehicleStatus
+from fleet.vehicles import (
+    Mission,
+    MissionStatus,
+    Vehicle,
+    VehicleIdError,
+    VehicleReport,
+    VehicleStatus,
+    validate_vehicle_id,
+)
+from maps.lane_graph import heading_out_of
 
 ARRIVAL_TOLERANCE_M = 1.5
 STOPPED_MPS = 0.1
 NODE_SNAP_M = 5.0
-VEHICLE_ID = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,62}")
 
 
 class FleetError(ValueError):
@@ -75,18 +82,17 @@ class FleetCore:
     # -- registry -------------------------------------------------------
     def add_vehicle(self, vehicle_id: str, corridor: str, node: str, now: float) -> Vehicle:
         """Register a vehicle standing at a lane-graph node (its home spot)."""
-        if not VEHICLE_ID.fullmatch(vehicle_id):
-            raise FleetError(
-                f"invalid vehicle id {vehicle_id!r}: use a letter then letters, digits or '_' "
-                "(it becomes a ROS 2 namespace)"
-            )
+        try:
+            validate_vehicle_id(vehicle_id)
+        except VehicleIdError as e:
+            raise FleetError(str(e)) from None
         if vehicle_id in self.vehicles:
             raise FleetError(f"vehicle {vehicle_id!r} already exists")
         g = self._graph(corridor)
         if node not in g:
             raise FleetError(f"unknown node {node!r} on corridor {corridor}")
         attrs = g.nodes[node]
-        heading = _heading_out_of(g, node)
+        heading = heading_out_of(g, node)
         v = Vehicle(vehicle_id, corridor, attrs["x"], attrs["y"], heading, node=node)
         self.vehicles[vehicle_id] = v
         return v
@@ -201,12 +207,3 @@ class FleetCore:
             if d <= best_d:
                 best, best_d = n, d
         return best
-
-
-def _heading_out_of(g: nx.DiGraph, node: str) -> float:
-    import math
-
-    for _, _, geom in g.out_edges(node, data="geometry"):
-        (x0, y0), (x1, y1) = geom.coords[0], geom.coords[1]
-        return math.atan2(y1 - y0, x1 - x0)
-    return 0.0

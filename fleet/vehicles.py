@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from fleet.routing import Route
+
+VEHICLE_ID = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,62}")
+
+
+class VehicleIdError(ValueError):
+    pass
+
+
+def validate_vehicle_id(vehicle_id: str) -> str:
+    """Vehicle ids become ROS 2 namespaces and gz topic names, so they follow ROS name rules."""
+    if not VEHICLE_ID.fullmatch(vehicle_id):
+        raise VehicleIdError(
+            f"invalid vehicle id {vehicle_id!r}: use a letter then letters, digits or '_' "
+            "(it becomes a ROS 2 namespace and topic name)"
+        )
+    return vehicle_id
 
 
 class VehicleStatus(StrEnum):

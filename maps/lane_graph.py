@@ -15,6 +15,7 @@ the corridors have a few dozen features, so building takes milliseconds.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -198,6 +199,16 @@ def guide_graph(g: nx.DiGraph) -> nx.DiGraph:
     edges = [(u, v) for u, v, guide in g.edges(data="guide") if guide]
     sub: nx.DiGraph = g.edge_subgraph(edges).copy()
     return sub
+
+
+def heading_out_of(g: nx.DiGraph, node: str) -> float:
+    """Yaw (rad, from +x, counter-clockwise) of a vehicle standing at ``node``, facing
+    along its first out-edge; 0 for a node with none. The orchestrator and the
+    simulator worlds both place vehicles with this rule, so they agree."""
+    for _, _, geom in g.out_edges(node, data="geometry"):
+        (x0, y0), (x1, y1) = geom.coords[0], geom.coords[1]
+        return math.atan2(y1 - y0, x1 - x0)
+    return 0.0
 
 
 def handoff_points(g: nx.DiGraph) -> dict[str, str]:

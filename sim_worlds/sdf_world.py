@@ -27,6 +27,7 @@ from pathlib import Path
 
 from shapely import LineString, Point, Polygon
 
+from fleet.vehicles import validate_vehicle_id
 from maps.corridor_map import CorridorMap, read_map
 from sim_worlds.kinematics import VehicleParams
 
@@ -35,7 +36,6 @@ REPO = Path(__file__).resolve().parent.parent
 WORLDS_DIR = Path(__file__).resolve().parent / "worlds"
 SHIPPED_MAPS = (REPO / "maps" / "huu-nghi.geojson", REPO / "maps" / "tan-thanh.geojson")
 HOME_NODE = "vn-spot-L1"
-VEHICLE_ID = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,62}")  # same rule as fleet.core
 
 Vehicle = tuple[str, float, float, float]  # (id, x, y, yaw) in the map frame
 RGBA = tuple[float, float, float, float]
@@ -498,11 +498,7 @@ def build_world(cmap: CorridorMap, vehicles: list[Vehicle] | None = None) -> str
         _shape(link, "pillar", _pose(0, 0, 0.9), "cylinder", params, (0.95, 0.95, 0.9, 1.0), True)
 
     for vid, x, y, yaw in vehicles or []:
-        if not VEHICLE_ID.fullmatch(vid):
-            raise ValueError(
-                f"invalid vehicle id {vid!r}: use a letter then letters, digits or '_' "
-                "(it becomes a gz/ROS topic name)"
-            )
+        validate_vehicle_id(vid)
         if vid in names.used:
             raise ValueError(f"vehicle id {vid!r} is already used by another model")
         names.used.add(vid)
@@ -523,15 +519,11 @@ def default_vehicles(cmap: CorridorMap) -> list[Vehicle]:
     Same placement rule as ``fleet.core`` uses for a vehicle registered at a node, so the world
     and the orchestrator agree where the vehicle starts. Id: corridor initials + ``_01``.
     """
-    from maps.lane_graph import build_lane_graph
+    from maps.lane_graph import build_lane_graph, heading_out_of
 
     g = build_lane_graph(cmap)
     node = g.nodes[HOME_NODE]
-    yaw = 0.0
-    for _u, _v, geom in g.out_edges(HOME_NODE, data="geometry"):
-        (x0, y0), (x1, y1) = geom.coords[0], geom.coords[1]
-        yaw = math.atan2(y1 - y0, x1 - x0)
-        break
+    yaw = heading_out_of(g, HOME_NODE)
     prefix = "".join(part[0] for part in cmap.id.split("-") if part) or "gv"
     return [(f"{prefix}_01", float(node["x"]), float(node["y"]), yaw)]
 
