@@ -10,7 +10,9 @@ cleanly (nodes destroyed, storage flushed and closed).
 
 from __future__ import annotations
 
+import argparse
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -177,35 +179,27 @@ def _announce(server: object, host: str, port: int, cb: Callable[[str], None]) -
     cb(f"http://{host}:{port}")
 
 
-def _args(argv: list[str] | None) -> tuple[tuple[str, ...], dict[str, str]]:
-    """Parse ``--corridor X`` and ``--key value`` after stripping ROS arguments."""
-    import sys
-
+def _parse(argv: list[str] | None, **options: tuple[type, object]) -> argparse.Namespace:
+    """argparse over the arguments left once ROS's (``--ros-args ...``) are removed."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--corridor", action="append", choices=CORRIDORS)
+    for name, (kind, default) in options.items():
+        parser.add_argument(f"--{name}", type=kind, default=default)
     args = rclpy.utilities.remove_ros_args(argv if argv is not None else sys.argv)[1:]
-    corridors: list[str] = []
-    opts: dict[str, str] = {}
-    it = iter(args)
-    for a in it:
-        if a == "--corridor":
-            corridors.append(next(it))
-        elif a.startswith("--"):
-            opts[a[2:]] = next(it)
-    return tuple(corridors) or CORRIDORS, opts
+    ns, _ = parser.parse_known_args(args)
+    ns.corridor = tuple(ns.corridor or CORRIDORS)
+    return ns
 
 
 def orchestrator_main(argv: list[str] | None = None) -> None:
-    """``ros2 run smartgate fleet_bridge [--corridor C] [--port N] [--db URL]``."""
-    cs, o = _args(argv)
-    run_orchestrator(
-        cs,
-        o.get("host", "127.0.0.1"),
-        int(o.get("port", "8000")),
-        o.get("db", "sqlite:///var/smartgate.db"),
-        on_ready=print,
+    """``ros2 run smartgate fleet_bridge [--corridor C] [--host H] [--port N] [--db URL]``."""
+    a = _parse(
+        argv, host=(str, "127.0.0.1"), port=(int, 8000), db=(str, "sqlite:///var/smartgate.db")
     )
+    run_orchestrator(a.corridor, a.host, a.port, a.db, on_ready=print)
 
 
 def sim_main(argv: list[str] | None = None) -> None:
     """``ros2 run smartgate sim_world [--corridor C] [--rtf X]``."""
-    cs, o = _args(argv)
-    run_sim(cs, float(o.get("rtf", "1.0")))
+    a = _parse(argv, rtf=(float, 1.0))
+    run_sim(a.corridor, a.rtf)

@@ -54,3 +54,24 @@ def test_launch_file_starts_installed_executables(name: str) -> None:
         if kw.arg == "executable" and isinstance(kw.value, ast.Constant)
     }
     assert executables and executables <= _entry_points()
+
+
+def test_node_entry_points_parse_their_arguments_beside_ros_arguments() -> None:
+    from smartgate.runtime import _parse
+
+    argv = [
+        "fleet_bridge",
+        "--corridor",
+        "tan-thanh",
+        "--ros-args",
+        "-p",
+        "x:=1",
+        "--",
+        "--port",
+        "9000",
+    ]
+    a = _parse(argv, port=(int, 8000), db=(str, "sqlite://"))
+    assert (a.corridor, a.port, a.db) == (("tan-thanh",), 9000, "sqlite://")
+    assert _parse(["sim_world"], rtf=(float, 1.0)).corridor == ("huu-nghi", "tan-thanh")
+    with pytest.raises(SystemExit):
+        _parse(["sim_world", "--corridor", "lao-cai"])
