@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 PROTOCOL_MAJOR = 1
-PROTOCOL_MINOR = 0
+PROTOCOL_MINOR = 1  # 1.1: Header.previous_sequence, Hello.resume_epoch, SEQUENCE_GAP
 MAX_FRAME_SIZE = 64 * 1024
 KNOWN_CORRIDORS: frozenset[str] = frozenset({"huu-nghi", "tan-thanh"})
 
@@ -356,6 +356,7 @@ def _hello(env: pb.Envelope, corridors: Collection[str]) -> None:
         raise _invalid("hello.corridor_ids", "has duplicates")
     _sequence(b.resume_sequence, "hello.resume_sequence", allow_zero=True)
     _id(b.stream_epoch, "hello.stream_epoch")
+    _id(b.resume_epoch, "hello.resume_epoch", required=False)
     _text(b.software_version, "hello.software_version", MAX_NAME_LEN)
 
 
@@ -487,6 +488,11 @@ def validate_envelope(env: pb.Envelope, *, corridors: Collection[str] = KNOWN_CO
         )
     _id(h.message_id, "header.message_id")
     _sequence(h.sequence, "header.sequence", allow_zero=False)
+    if h.HasField("previous_sequence") and h.previous_sequence >= h.sequence:
+        raise _invalid(
+            "header.previous_sequence",
+            f"{h.previous_sequence} is not below header.sequence {h.sequence}",
+        )
     _required_message(h, "sender", "header.sender")
     _peer(h.sender, "header.sender")
     _timestamp(h, "timestamp", "header.timestamp")

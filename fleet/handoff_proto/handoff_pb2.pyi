@@ -70,6 +70,7 @@ class ErrorCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ERROR_CODE_RESUME_UNAVAILABLE: _ClassVar[ErrorCode]
     ERROR_CODE_LINK_NOT_READY: _ClassVar[ErrorCode]
     ERROR_CODE_INTERNAL: _ClassVar[ErrorCode]
+    ERROR_CODE_SEQUENCE_GAP: _ClassVar[ErrorCode]
 
 class SealType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -139,6 +140,7 @@ ERROR_CODE_INVALID_STATE: ErrorCode
 ERROR_CODE_RESUME_UNAVAILABLE: ErrorCode
 ERROR_CODE_LINK_NOT_READY: ErrorCode
 ERROR_CODE_INTERNAL: ErrorCode
+ERROR_CODE_SEQUENCE_GAP: ErrorCode
 SEAL_TYPE_UNSPECIFIED: SealType
 SEAL_TYPE_MECHANICAL: SealType
 SEAL_TYPE_ELECTRONIC: SealType
@@ -169,20 +171,22 @@ class PeerId(_message.Message):
     def __init__(self, side: _Optional[_Union[Side, str]] = ..., system_id: _Optional[str] = ...) -> None: ...
 
 class Header(_message.Message):
-    __slots__ = ("message_id", "sequence", "sender", "timestamp", "protocol_major", "protocol_minor")
+    __slots__ = ("message_id", "sequence", "sender", "timestamp", "protocol_major", "protocol_minor", "previous_sequence")
     MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     SENDER_FIELD_NUMBER: _ClassVar[int]
     TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
     PROTOCOL_MAJOR_FIELD_NUMBER: _ClassVar[int]
     PROTOCOL_MINOR_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     message_id: str
     sequence: int
     sender: PeerId
     timestamp: _timestamp_pb2.Timestamp
     protocol_major: int
     protocol_minor: int
-    def __init__(self, message_id: _Optional[str] = ..., sequence: _Optional[int] = ..., sender: _Optional[_Union[PeerId, _Mapping]] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., protocol_major: _Optional[int] = ..., protocol_minor: _Optional[int] = ...) -> None: ...
+    previous_sequence: int
+    def __init__(self, message_id: _Optional[str] = ..., sequence: _Optional[int] = ..., sender: _Optional[_Union[PeerId, _Mapping]] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., protocol_major: _Optional[int] = ..., protocol_minor: _Optional[int] = ..., previous_sequence: _Optional[int] = ...) -> None: ...
 
 class Position(_message.Message):
     __slots__ = ("longitude", "latitude", "map_x_m", "map_y_m", "heading_rad")
@@ -295,18 +299,20 @@ class Consignment(_message.Message):
     def __init__(self, consignment_id: _Optional[str] = ..., container_number: _Optional[str] = ..., equipment_id: _Optional[str] = ..., seals: _Optional[_Iterable[_Union[Seal, _Mapping]]] = ..., documents: _Optional[_Iterable[_Union[DocumentReference, _Mapping]]] = ..., goods: _Optional[_Iterable[_Union[GoodsItem, _Mapping]]] = ..., gross_weight_kg: _Optional[float] = ..., temperature: _Optional[_Union[TemperatureControl, _Mapping]] = ..., consignor: _Optional[_Union[Party, _Mapping]] = ..., consignee: _Optional[_Union[Party, _Mapping]] = ...) -> None: ...
 
 class Hello(_message.Message):
-    __slots__ = ("peer", "corridor_ids", "resume_sequence", "stream_epoch", "software_version")
+    __slots__ = ("peer", "corridor_ids", "resume_sequence", "stream_epoch", "software_version", "resume_epoch")
     PEER_FIELD_NUMBER: _ClassVar[int]
     CORRIDOR_IDS_FIELD_NUMBER: _ClassVar[int]
     RESUME_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     STREAM_EPOCH_FIELD_NUMBER: _ClassVar[int]
     SOFTWARE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    RESUME_EPOCH_FIELD_NUMBER: _ClassVar[int]
     peer: PeerId
     corridor_ids: _containers.RepeatedScalarFieldContainer[str]
     resume_sequence: int
     stream_epoch: str
     software_version: str
-    def __init__(self, peer: _Optional[_Union[PeerId, _Mapping]] = ..., corridor_ids: _Optional[_Iterable[str]] = ..., resume_sequence: _Optional[int] = ..., stream_epoch: _Optional[str] = ..., software_version: _Optional[str] = ...) -> None: ...
+    resume_epoch: str
+    def __init__(self, peer: _Optional[_Union[PeerId, _Mapping]] = ..., corridor_ids: _Optional[_Iterable[str]] = ..., resume_sequence: _Optional[int] = ..., stream_epoch: _Optional[str] = ..., software_version: _Optional[str] = ..., resume_epoch: _Optional[str] = ...) -> None: ...
 
 class HandoffOffer(_message.Message):
     __slots__ = ("handoff_id", "corridor_id", "model", "vehicle", "consignment", "planned_arrival", "offer_expires_at", "transfer_slot_id")

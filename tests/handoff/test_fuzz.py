@@ -1,9 +1,13 @@
 """Robustness at the edge: whatever bytes arrive, the codec returns a valid Envelope or raises
-FrameError, never anything else (hypothesis is not in the venv, so a seeded generator)."""
+FrameError, never anything else (hypothesis for arbitrary bytes and mutations, plus seeded
+bulk runs that always cover the same ground)."""
 
 from __future__ import annotations
 
 import random
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fleet.handoff_codec import FrameError, decode_frame, encode_frame, validate_envelope
 from fleet.handoff_proto import handoff_pb2 as pb
@@ -28,6 +32,22 @@ def _check(data: bytes) -> str:
     validate_envelope(env)  # anything accepted is valid and re-encodable
     encode_frame(env)
     return "ok"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(min_size=1, max_size=2048))
+def test_arbitrary_bytes(data: bytes) -> None:
+    _check(data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_mutated_valid_frames(data: st.DataObject) -> None:
+    frame = bytearray(data.draw(st.sampled_from(_valid_frames())))
+    for _ in range(data.draw(st.integers(1, 6))):
+        i = data.draw(st.integers(0, len(frame) - 1))
+        frame[i] = data.draw(st.integers(0, 255))
+    _check(bytes(frame))
 
 
 def test_random_bytes() -> None:
