@@ -1,0 +1,215 @@
+"""Consignment intake and clearance over HTTP, under ``/api/v1/consignments``.
+
+The single window posts declarations here; customs, quarantine and the labs
+post their decisions; the other side answers at the zero line. Handlers only
+translate between HTTP and :class:`smartgate.consignment_desk.ConsignmentDesk`,
+which validates, persists and decides. Errors are RFC 9457 problem documents
+with machine-readable extras (``errors`` for a rejected declaration,
+``conflicting_fields`` for a 409 resend).
+
+Declarations are validated by ``fleet.declarations`` (not by a pydantic model),
+so the sender gets every problem at once with its field path; the small
+decision bodies are pydantic models that forbid unknown fields.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from fleet.consignments import ConsignmentError, ConsignmentState, LabTest
+from fleet.declarations import DeclarationError
+from smartgate.consignment_desk import (
+    ConsignmentDesk,
+    DeskError,
+    IntakeConflict,
+    UnknownConsignment,
+    record_view,
+)
+from smartgate.storage import ConsignmentRecord, StoreConflict
+
+PROBLEM = "application/problem+json"
+INTAKE_ACTOR = "single-window"
+
+Text = Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    actor: Annotated[str, Field(min_length=1, max_length=128)]
+    reason: Text
+
+
+class Decision(_Body):
+    decision: Literal["cleared", "refused"]
+
+
+class QuarantineDecision(Decision):
+    certificate: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+
+
+class LabResult(_Body):
+    test: LabTest
+    certificate: Annotated[str, Field(min_length=1, max_length=64)] | None  # null withdraws
+
+
+class Note(_Body):
+    pass
+
+
+class Handover(_Body):
+    accepted: bool
+
+
+def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+    return JSONResponse(
+        {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra},
+        status_code=status,
+        media_type=PROBLEM,
+    )
+
+
+def consignments_router(desk_of: Callable[[], ConsignmentDesk | None]) -> APIRouter:
+    """The router; ``desk_of`` returns the running desk (None: no database configured)."""
+    router = APIRouter(prefix="/consignments", tags=["consignments"])
+
+    def run(action: Callable[[ConsignmentDesk], ConsignmentRecord]) -> JSONResponse:
+        desk = desk_of()
+        if desk is None:
+            return problem(503, "Consignments unavailable", "this orchestrator has no database")
+        try:
+            rec = action(desk)
+        except UnknownConsignment as e:
+            return problem(404, "Not Found", str(e))
+        except (ConsignmentError, DeskError, StoreConflict) as e:
+            return problem(409, "Conflict with the consignment's state", str(e))
+        return JSONResponse(record_view(rec, history=True))
+
+    @router.post("", status_code=201, responses={200: {}, 409: {}, 422: {}})
+    async def declare(request: Request) -> JSONResponse:
+        """Receive a declaration; idempotent by customs declaration number.
+
+        201: created. 200: the same declaration was already received (nothing
+        new). 409: a resend that differs; ``conflicting_fields`` lists what.
+        422: invalid; ``errors`` lists every problem with its field path.
+        """
+        desk = desk_of()
+        if desk is None:
+            return problem(503, "Consignments unavailable", "this orchestrator has no database")
+        try:
+            data = json.loads(await request.body())
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            return problem(400, "Body is not JSON", str(e))
+        try:
+            result = desk.intake(data, actor=INTAKE_ACTOR)
+        except DeclarationError as e:
+            return problem(
+                422,
+                "Invalid declaration",
+                str(e),
+                errors=[{"field": path, "message": msg} for path, msg in e.problems],
+            )
+        except IntakeConflict as e:
+            return problem(
+                409,
+                "Declaration conflicts with one already received",
+                str(e),
+                existing_id=e.existing_id,
+                conflicting_fields=e.fields,
+            )
+        view = record_view(result.record, history=True)
+        return JSONResponse(
+            view,
+            status_code=201 if result.created else 200,
+            headers={"Location": f"/api/v1/consignments/{result.record.id}"},
+        )
+
+    @router.get("")
+    def list_consignments(
+        state: ConsignmentState | None = None,
+        corridor: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> JSONResponse:
+        """Consignments, oldest declared first; filter by ``state`` and ``corridor``."""
+        desk = desk_of()
+        if desk is None:
+            return problem(503, "Consignments unavailable", "this orchestrator has no database")
+        recs = desk.find(
+            state=state.value if state else None, corridor=corridor, limit=limit, offset=offset
+        )
+        return JSONResponse([record_view(r) for r in recs])
+
+    @router.get("/{consignment_id}")
+    def get_consignment(consignment_id: str) -> JSONResponse:
+        """One consignment with its whole transition history (actor, time, reason)."""
+        return run(lambda d: d.get(consignment_id))
+
+    @router.post("/{consignment_id}/customs")
+    def customs(consignment_id: str, body: Decision) -> JSONResponse:
+        """Customs' decision; ``refused`` after clearance holds the consignment."""
+        return run(
+            lambda d: d.customs(
+                consignment_id,
+                cleared=body.decision == "cleared",
+                actor=body.actor,
+                reason=body.reason,
+            )
+        )
+
+    @router.post("/{consignment_id}/quarantine")
+    def quarantine(consignment_id: str, body: QuarantineDecision) -> JSONResponse:
+        """Plant/health quarantine's decision, with the phytosanitary certificate number."""
+        return run(
+            lambda d: d.quarantine(
+                consignment_id,
+                cleared=body.decision == "cleared",
+                certificate=body.certificate,
+                actor=body.actor,
+                reason=body.reason,
+            )
+        )
+
+    @router.post("/{consignment_id}/lab-certificates")
+    def lab_certificate(consignment_id: str, body: LabResult) -> JSONResponse:
+        """A lab certificate (e.g. durian: cadmium, auramine_o); ``null`` withdraws it."""
+        return run(
+            lambda d: d.lab_certificate(
+                consignment_id,
+                test=body.test,
+                certificate=body.certificate,
+                actor=body.actor,
+                reason=body.reason,
+            )
+        )
+
+    @router.post("/{consignment_id}/hold")
+    def hold(consignment_id: str, body: Note) -> JSONResponse:
+        """Hold for inspection: diverts it to the inspection zone (before the crossing)."""
+        return run(lambda d: d.hold(consignment_id, actor=body.actor, reason=body.reason))
+
+    @router.post("/{consignment_id}/release")
+    def release(consignment_id: str, body: Note) -> JSONResponse:
+        """End an inspection hold (back where it was, or queued for a new vehicle)."""
+        return run(lambda d: d.release(consignment_id, actor=body.actor, reason=body.reason))
+
+    @router.post("/{consignment_id}/handover")
+    def handover(consignment_id: str, body: Handover) -> JSONResponse:
+        """The other side's answer at the zero line: accepted (custody passes) or refused."""
+        return run(
+            lambda d: d.handover(
+                consignment_id, accepted=body.accepted, actor=body.actor, reason=body.reason
+            )
+        )
+
+    @router.post("/{consignment_id}/received")
+    def received(consignment_id: str, body: Note) -> JSONResponse:
+        """The other side confirms it is in their yard (final)."""
+        return run(lambda d: d.received(consignment_id, actor=body.actor, reason=body.reason))
+
+    return router
