@@ -33,6 +33,17 @@ class VehicleStatus(StrEnum):
     OFFLINE = "offline"  # no fresh state report: position unknown, space kept blocked
 
 
+class VehicleMode(StrEnum):
+    """What the vehicle says it is doing (its state topic's ``mode``)."""
+
+    IDLE = "idle"  # no route, or at the end of its path
+    DRIVING = "driving"
+    HOLDING = "holding"  # at the end of its reservation, waiting for an extension
+    PAUSED = "paused"
+    ESTOPPED = "estopped"
+    SAFE_STOP = "safe_stop"  # lost the orchestrator (or odometry): stopped, waiting
+
+
 class MissionStatus(StrEnum):
     ACTIVE = "active"
     COMPLETED = "completed"
@@ -49,6 +60,11 @@ class VehicleReport:
     y: float
     heading_rad: float
     speed_mps: float
+    battery_soc: float | None = None
+    mode: VehicleMode | None = None
+    lane_id: str = ""
+    progress_m: float | None = None
+    faults: tuple[str, ...] = ()
 
 
 @dataclass
@@ -63,6 +79,8 @@ class Mission:
     progress_m: float = 0.0
     max_deviation_m: float = 0.0
     completed_at: float | None = None
+    reservation_end_m: float = 0.0  # how far along the route the vehicle may drive
+    handoff_accepted: bool = False  # may its front cross the zero line
 
     @property
     def progress(self) -> float:
@@ -84,3 +102,9 @@ class Vehicle:
     node: str | None = None  # lane-graph node the vehicle stands at, if any
     mission: Mission | None = None
     history: list[str] = field(default_factory=list)  # finished mission ids
+    mode: VehicleMode | None = None  # as last reported by the vehicle
+    battery_soc: float | None = None
+    faults: tuple[str, ...] = ()
+    paused: bool = False  # the orchestrator's intent (pause/e-stop sent, no resume since)
+    estopped: bool = False
+    offline_since: float | None = None

@@ -1,10 +1,13 @@
 """fleet_bridge: the orchestrator's ROS 2 side.
 
-Turns the core's route commands into ``/vehicles/<id>/route`` (nav_msgs/Path),
-folds ``/vehicles/<id>/state`` (nav_msgs/Odometry) into the core as vehicle
-reports, publishes the orchestrator heartbeat (``/fleet/heartbeat``) that
-vehicles need to keep moving, and ticks the core so stale vehicles are marked
-offline. It runs on the ROS clock (sim time in simulation).
+Sends the core's commands to the vehicles (``/vehicles/<id>/route``,
+RouteCommand; ``/vehicles/<id>/command``, VehicleCommand), folds their
+acknowledgements (``/vehicles/<id>/ack``) and state (``/vehicles/<id>/state``,
+VehicleState) into the core, publishes the orchestrator heartbeat
+(``/fleet/heartbeat``) that vehicles need to keep moving, ticks the core so
+stale vehicles are marked offline and unacknowledged commands are re-sent,
+and publishes MarkerArrays (map; vehicles, routes and reserved stretches) for
+RViz/Foxglove. It runs on the ROS clock (sim time in simulation).
 """
 
 from __future__ import annotations
@@ -12,22 +15,33 @@ from __future__ import annotations
 from typing import Any
 
 import rclpy
-from nav_msgs.msg import Odometry, Path
 from rclpy.node import Node
+from smartgate_interfaces.msg import CommandAck, RouteCommand, VehicleCommand, VehicleState
 from std_msgs.msg import Header
 from visualization_msgs.msg import MarkerArray
 
-from fleet.core import RouteCommand
-from fleet.vehicles import VehicleReport
+from fleet.core import Command, ModeCommand
 from ros_nodes import qos
 from ros_nodes.markers import fleet_markers, map_markers
-from ros_nodes.messages import from_time, quat_to_yaw, route_to_path, to_time
+from ros_nodes.messages import (
+    ack_from_msg,
+    mode_command_msg,
+    report_from_state,
+    route_command_msg,
+    to_time,
+)
 from smartgate.orchestrator import Orchestrator
 
 
 class FleetBridgeNode(Node):
     def __init__(
-        self, orch: Orchestrator, *, use_sim_time: bool = True, heartbeat_hz: float = 4.0
+        self,
+        orch: Orchestrator,
+        *,
+        use_sim_time: bool = True,
+        heartbeat_hz: float = 4.0,
+        tick_hz: float = 2.0,
+        markers_hz: float = 2.0,
     ) -> None:
         super().__init__(
             "fleet_bridge",
@@ -35,17 +49,18 @@ class FleetBridgeNode(Node):
         )
         self.orch = orch
         self.route_pubs: dict[str, Any] = {}
+        self.command_pubs: dict[str, Any] = {}
         self.hb_pub = self.create_publisher(Header, "/fleet/heartbeat", qos.CONTROL)
         self.map_pub = self.create_publisher(MarkerArray, "/fleet/markers/map", qos.LATCHED)
         self.fleet_pub = self.create_publisher(MarkerArray, "/fleet/markers/fleet", qos.CONTROL)
         for cmap in orch.maps.values():
             self.map_pub.publish(map_markers(cmap))
-        orch.command_sink = self.publish_route
+        orch.command_sink = self.publish_command
         for vid in orch.core.vehicles:
             self.watch(vid)
         self.create_timer(1.0 / heartbeat_hz, self._heartbeat)
-        self.create_timer(0.5, self._tick)
-        self.create_timer(0.5, self._publish_fleet)
+        self.create_timer(1.0 / tick_hz, self._tick)
+        self.create_timer(1.0 / markers_hz, self._publish_fleet)
 
     def now(self) -> float:
         return self.get_clock().now().nanoseconds * 1e-9
@@ -54,30 +69,28 @@ class FleetBridgeNode(Node):
         """Start talking to a (newly registered) vehicle."""
         if vehicle_id in self.route_pubs:
             return
+        ns = f"/vehicles/{vehicle_id}"
         self.route_pubs[vehicle_id] = self.create_publisher(
-            Path, f"/vehicles/{vehicle_id}/route", qos.COMMAND
+            RouteCommand, f"{ns}/route", qos.COMMAND
         )
-        self.create_subscription(
-            Odometry, f"/vehicles/{vehicle_id}/state", self._on_state, qos.STATE
+        self.command_pubs[vehicle_id] = self.create_publisher(
+            VehicleCommand, f"{ns}/command", qos.COMMAND
         )
+        self.create_subscription(VehicleState, f"{ns}/state", self._on_state, qos.STATE)
+        self.create_subscription(CommandAck, f"{ns}/ack", self._on_ack, qos.ACK)
 
-    def publish_route(self, cmd: RouteCommand) -> None:
+    def publish_command(self, cmd: Command) -> None:
         self.watch(cmd.vehicle_id)
-        self.route_pubs[cmd.vehicle_id].publish(
-            route_to_path(cmd.corridor, cmd.issued_at, list(cmd.waypoints))
-        )
+        if isinstance(cmd, ModeCommand):
+            self.command_pubs[cmd.vehicle_id].publish(mode_command_msg(cmd))
+        else:
+            self.route_pubs[cmd.vehicle_id].publish(route_command_msg(cmd))
 
-    def _on_state(self, msg: Odometry) -> None:
-        p = msg.pose.pose
-        report = VehicleReport(
-            vehicle_id=msg.child_frame_id,
-            stamp=from_time(msg.header.stamp),
-            x=p.position.x,
-            y=p.position.y,
-            heading_rad=quat_to_yaw(p.orientation.z, p.orientation.w),
-            speed_mps=msg.twist.twist.linear.x,
-        )
-        self.orch.report(report, self.now())
+    def _on_state(self, msg: VehicleState) -> None:
+        self.orch.report(report_from_state(msg), self.now())
+
+    def _on_ack(self, msg: CommandAck) -> None:
+        self.orch.ack(ack_from_msg(msg), self.now())
 
     def _heartbeat(self) -> None:
         h = Header()
@@ -87,7 +100,12 @@ class FleetBridgeNode(Node):
 
     def _publish_fleet(self) -> None:
         self.fleet_pub.publish(
-            fleet_markers(self.orch.vehicles(), self.now(), self.orch.active_routes())
+            fleet_markers(
+                self.orch.vehicles(),
+                self.now(),
+                self.orch.active_routes(),
+                self.orch.reserved_stretches(),
+            )
         )
 
     def _tick(self) -> None:

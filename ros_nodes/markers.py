@@ -8,12 +8,14 @@ status, plus its remaining planned route), in each corridor's map frame.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from geometry_msgs.msg import Point
 from std_msgs.msg import ColorRGBA
 from visualization_msgs.msg import Marker, MarkerArray
 
+from fleet.core import Stretch
 from maps.corridor_map import CorridorMap
 from ros_nodes.messages import map_frame, to_time, yaw_to_quat
 from sim_worlds.kinematics import VehicleParams
@@ -85,8 +87,15 @@ def map_markers(cmap: CorridorMap) -> MarkerArray:
     return out
 
 
-def fleet_markers(views: list[dict[str, Any]], stamp: float, routes: dict[str, Any]) -> MarkerArray:
-    """One box per vehicle and its planned route; ``routes`` maps vehicle id -> metric coords."""
+def fleet_markers(
+    views: list[dict[str, Any]],
+    stamp: float,
+    routes: dict[str, Any],
+    reserved: Sequence[Stretch] = (),
+) -> MarkerArray:
+    """One box per vehicle, its planned route (``routes``: vehicle id -> metric coords) and
+    the stretch it holds (``reserved``: from its front to its reservation end, a wide
+    translucent band: green while online, grey while offline and kept blocked)."""
     p = VehicleParams()
     out = MarkerArray()
     clear = Marker()
@@ -107,4 +116,12 @@ def fleet_markers(views: list[dict[str, Any]], stamp: float, routes: dict[str, A
         coords = routes.get(v["id"])
         if coords:
             out.markers.append(_strip("routes", i, frame, coords, 1.0, (1.0, 0.9, 0.2), 0.3, 0.8))
+    status = {v["id"]: v["status"] for v in views}
+    for i, r in enumerate(reserved):
+        if len(r.coords) < 2:
+            continue
+        rgb = (0.5, 0.5, 0.5) if status.get(r.vehicle_id) == "offline" else (0.2, 0.9, 0.4)
+        out.markers.append(
+            _strip("reserved", i, map_frame(r.corridor), r.coords, 3.2, rgb, 0.2, 0.35)
+        )
     return out

@@ -1,10 +1,10 @@
-"""Conversions between smartgate's core types and standard ROS 2 messages.
+"""Conversions between smartgate's core types and ROS 2 messages.
 
-smartgate speaks standard interfaces so RViz/Foxglove show everything as is:
-a route is a ``nav_msgs/Path`` whose poses carry their planned times in
-``header.stamp`` and whose own stamp is the command's issue time (monotonic
-per orchestrator, so it doubles as the command sequence); vehicle state is a
-``nav_msgs/Odometry`` with the vehicle id as ``child_frame_id``.
+The vehicle link uses ``smartgate_interfaces`` (RouteCommand, VehicleCommand,
+CommandAck, VehicleState; see docs/ros-interfaces.md); a route's poses are
+``geometry_msgs/PoseStamped`` whose ``header.stamp`` is the planned passing
+time. The simulator side keeps standard messages (``nav_msgs/Odometry``,
+``geometry_msgs/Twist``: the Gazebo conventions).
 """
 
 from __future__ import annotations
@@ -14,6 +14,34 @@ import math
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import PoseStamped
 from nav_msgs.msg import Odometry, Path
+from smartgate_interfaces.msg import CommandAck as AckMsg
+from smartgate_interfaces.msg import RouteCommand as RouteMsg
+from smartgate_interfaces.msg import VehicleCommand as VehicleCommandMsg
+from smartgate_interfaces.msg import VehicleState
+
+from fleet.core import AckStatus, CommandAck, ModeCommand, ModeKind, RouteCommand
+from fleet.vehicles import VehicleMode, VehicleReport
+
+MODES = {
+    VehicleState.MODE_IDLE: VehicleMode.IDLE,
+    VehicleState.MODE_DRIVING: VehicleMode.DRIVING,
+    VehicleState.MODE_HOLDING: VehicleMode.HOLDING,
+    VehicleState.MODE_PAUSED: VehicleMode.PAUSED,
+    VehicleState.MODE_ESTOPPED: VehicleMode.ESTOPPED,
+    VehicleState.MODE_SAFE_STOP: VehicleMode.SAFE_STOP,
+}
+MODE_CODES = {mode: code for code, mode in MODES.items()}
+ACK_STATUSES = {
+    AckMsg.ACCEPTED: AckStatus.ACCEPTED,
+    AckMsg.DUPLICATE: AckStatus.DUPLICATE,
+    AckMsg.OUT_OF_ORDER: AckStatus.OUT_OF_ORDER,
+    AckMsg.REJECTED: AckStatus.REJECTED,
+}
+MODE_COMMANDS = {
+    ModeKind.PAUSE: VehicleCommandMsg.PAUSE,
+    ModeKind.RESUME: VehicleCommandMsg.RESUME,
+    ModeKind.ESTOP: VehicleCommandMsg.EMERGENCY_STOP,
+}
 
 
 def to_time(t: float) -> Time:
@@ -56,8 +84,52 @@ def route_to_path(
     return msg
 
 
-def path_to_waypoints(msg: Path) -> list[tuple[float, float, float]]:
+def path_to_waypoints(msg: Path | RouteMsg) -> list[tuple[float, float, float]]:
     return [(p.pose.position.x, p.pose.position.y, from_time(p.header.stamp)) for p in msg.poses]
+
+
+def route_command_msg(cmd: RouteCommand) -> RouteMsg:
+    path = route_to_path(cmd.corridor, cmd.issued_at, list(cmd.waypoints))
+    msg = RouteMsg()
+    msg.header = path.header
+    msg.seq = cmd.seq
+    msg.vehicle_id, msg.mission_id, msg.goal = cmd.vehicle_id, cmd.mission_id, cmd.goal
+    msg.poses = path.poses
+    msg.lane_ids = [lane for lane, _ in cmd.lanes]
+    msg.lane_starts_m = [float(start) for _, start in cmd.lanes]
+    msg.reservation_end_m = min(cmd.reservation_end_m, 1e12)
+    msg.handoff_accepted = cmd.handoff_accepted
+    return msg
+
+
+def mode_command_msg(cmd: ModeCommand) -> VehicleCommandMsg:
+    msg = VehicleCommandMsg()
+    msg.header.stamp = to_time(cmd.issued_at)
+    msg.seq, msg.vehicle_id = cmd.seq, cmd.vehicle_id
+    msg.command, msg.reason = MODE_COMMANDS[cmd.kind], cmd.reason
+    return msg
+
+
+def ack_from_msg(msg: AckMsg) -> CommandAck:
+    status = ACK_STATUSES.get(msg.status, AckStatus.REJECTED)
+    return CommandAck(msg.vehicle_id, msg.seq, status, from_time(msg.header.stamp), msg.detail)
+
+
+def report_from_state(msg: VehicleState) -> VehicleReport:
+    p = msg.pose
+    return VehicleReport(
+        vehicle_id=msg.vehicle_id,
+        stamp=from_time(msg.header.stamp),
+        x=p.position.x,
+        y=p.position.y,
+        heading_rad=quat_to_yaw(p.orientation.z, p.orientation.w),
+        speed_mps=msg.speed_mps,
+        battery_soc=float(msg.battery_soc),
+        mode=MODES.get(msg.mode),
+        lane_id=msg.lane_id,
+        progress_m=msg.progress_m,
+        faults=tuple(msg.faults),
+    )
 
 
 def make_odometry(

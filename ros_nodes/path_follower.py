@@ -2,12 +2,14 @@
 
 Pure Python (no rclpy) so it is unit-tested directly; the guide_vehicle node
 feeds it odometry and sends what it returns as cmd_vel. The speed profile
-never plans past the end of the path it was given: the path's end is the end
-of the vehicle's reservation, so the vehicle always can, and does, stop there.
+never plans past its limit: the end of the path or, if set lower, the end of
+the vehicle's current reservation (:meth:`PathFollower.set_limit`), so the
+vehicle always can, and does, stop there.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -42,11 +44,31 @@ class PathFollower:
         self.max_speed = max_speed_mps
         self.idx = 0
         self.length = self.cum[-1]
+        self.limit_m = self.length  # where the vehicle must stop (reservation end)
+        self.progress_m = 0.0  # distance along the path at the last command
+        self._located = False
+
+    def set_limit(self, limit_m: float) -> None:
+        """Stop at ``limit_m`` along the path (clamped to the path) instead of its end."""
+        self.limit_m = max(0.0, min(self.length, limit_m))
+
+    def crossing_m(self, line: list[tuple[float, float]]) -> float | None:
+        """Distance along the path where it first crosses the polyline ``line``, if it does."""
+        for i in range(len(self.pts) - 1):
+            p, r = self.pts[i], self.pts[i + 1]
+            for q, q2 in itertools.pairwise(line):
+                t = _segment_hit(p, r, q, q2)
+                if t is not None:
+                    return self.cum[i] + t * (self.cum[i + 1] - self.cum[i])
+        return None
 
     def _locate(self, x: float, y: float) -> float:
         """Distance along the path of the closest point, searching forward only."""
         best_i, best_d, best_t = self.idx, math.inf, 0.0
-        for i in range(self.idx, min(self.idx + 40, len(self.pts) - 1)):
+        # The first fix searches the whole path (a vehicle may start part-way along it).
+        end = min(self.idx + 40, len(self.pts) - 1) if self._located else len(self.pts) - 1
+        self._located = True
+        for i in range(self.idx, end):
             (x0, y0), (x1, y1) = self.pts[i], self.pts[i + 1]
             dx, dy = x1 - x0, y1 - y0
             seg2 = dx * dx + dy * dy
@@ -77,7 +99,8 @@ class PathFollower:
 
     def command(self, x: float, y: float, yaw: float, v: float) -> Command:
         s = self._locate(x, y)
-        remaining = self.length - s
+        self.progress_m = s
+        remaining = self.limit_m - s
         if remaining <= STOP_TOLERANCE_M:
             return Command(0.0, 0.0, max(0.0, remaining), True)
         target = self.seg_speed[min(self.idx, len(self.seg_speed) - 1)]
@@ -104,3 +127,17 @@ class PathFollower:
         alpha = math.atan2(math.sin(alpha), math.cos(alpha))
         curvature = 2.0 * math.sin(alpha) / lookahead
         return Command(target, curvature * max(v, 0.5), remaining, False)
+
+
+def _segment_hit(
+    p: tuple[float, float], r: tuple[float, float], q: tuple[float, float], q2: tuple[float, float]
+) -> float | None:
+    """Fraction along p->r where it meets segment q->q2, or None."""
+    dx, dy = r[0] - p[0], r[1] - p[1]
+    ex, ey = q2[0] - q[0], q2[1] - q[1]
+    den = dx * ey - dy * ex
+    if abs(den) < 1e-12:
+        return None
+    t = ((q[0] - p[0]) * ey - (q[1] - p[1]) * ex) / den
+    u = ((q[0] - p[0]) * dy - (q[1] - p[1]) * dx) / den
+    return t if 0.0 <= t <= 1.0 and 0.0 <= u <= 1.0 else None

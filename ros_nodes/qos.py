@@ -28,6 +28,13 @@ STATE = QoSProfile(
     reliability=ReliabilityPolicy.BEST_EFFORT,
     durability=DurabilityPolicy.VOLATILE,
 )
+# Acknowledgements: every one must arrive (one per command), none replayed to late joiners.
+ACK = QoSProfile(
+    history=HistoryPolicy.KEEP_LAST,
+    depth=50,
+    reliability=ReliabilityPolicy.RELIABLE,
+    durability=DurabilityPolicy.VOLATILE,
+)
 # Heartbeats and control inputs: reliable, only the latest counts.
 CONTROL = QoSProfile(
     history=HistoryPolicy.KEEP_LAST,

@@ -22,6 +22,7 @@ from ros_nodes.messages import make_odometry, map_frame, to_time
 from sim_worlds.kinematics import KinematicVehicle
 
 CMD_TIMEOUT_S = 0.5  # sim seconds without cmd_vel -> the model brakes to a stop
+MAX_CATCHUP = 2  # sim steps per timer tick
 
 
 @dataclass
@@ -61,9 +62,13 @@ class SimWorldNode(Node):
     def _tick(self) -> None:
         now = time.monotonic()
         due = int((now - self._wall) * self.rtf / self.dt)
-        for _ in range(min(due, 10)):  # never more than 10 steps behind: no bursts
+        # At most MAX_CATCHUP steps at once; a bigger backlog (a starved CPU) is dropped, so
+        # simulated time slows down instead of jumping ahead of the vehicles' control loops.
+        for _ in range(min(due, MAX_CATCHUP)):
             self._step()
-        if due:
+        if due > MAX_CATCHUP:
+            self._wall = now
+        elif due:
             self._wall += due * self.dt / self.rtf
 
     def _step(self) -> None:

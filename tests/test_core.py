@@ -93,3 +93,69 @@ def test_vehicle_reaches_handoff_point_along_the_planned_lanes(
     assert Point(k.x, k.y).distance(Point(goal["x"], goal["y"])) < 1.5
     # It took about the free-flow time (accelerating and braking cost a little).
     assert route.free_flow_s < t < route.free_flow_s * 1.2
+
+
+def test_commands_share_one_increasing_sequence_and_stay_pending_until_acked(
+    core: FleetCore,
+) -> None:
+    from fleet.core import AckStatus, CommandAck, CommandAcked, ModeKind
+
+    r = core.send_to("hn_01", "SL-E-zero", 1.0, reserve_to_m=50.0)
+    ext = core.extend("hn_01", 80.0, 2.0)
+    p = core.pause("hn_01", 3.0)
+    assert (r.seq, ext.seq, p.seq) == (1, 2, 3) and p.kind is ModeKind.PAUSE
+    assert r.reservation_end_m == 50.0 and ext.reservation_end_m == 80.0
+    assert ext.waypoints == r.waypoints and ext.mission_id == r.mission_id
+    assert r.lanes[0][1] == 0.0 and "E-AUTO" in {lane for lane, _ in r.lanes}
+    assert set(core.pending) == {("hn_01", 1), ("hn_01", 2), ("hn_01", 3)}
+    # Not acknowledged within the ack timeout: re-sent as they were (same seq).
+    assert core.due_commands(3.5) == [r, ext]
+    assert core.due_commands(3.6) == []
+    ev = core.on_ack(CommandAck("hn_01", 2, AckStatus.ACCEPTED, 4.0), 4.0)
+    assert ev == [CommandAcked("hn_01", 2, AckStatus.ACCEPTED, 2.0)]
+    core.on_ack(CommandAck("hn_01", 1, AckStatus.OUT_OF_ORDER, 4.0), 4.0)
+    core.on_ack(CommandAck("hn_01", 3, AckStatus.DUPLICATE, 4.0), 4.0)
+    assert core.pending == {} and core.acked_seq["hn_01"] == 3
+    assert core.on_ack(CommandAck("hn_01", 3, AckStatus.DUPLICATE, 4.1), 4.1) == []
+    assert core.vehicles["hn_01"].paused
+    assert core.resume("hn_01", 5.0).seq == 4 and not core.vehicles["hn_01"].paused
+
+
+def test_vehicle_waiting_after_a_link_loss_gets_a_resume_unless_paused(core: FleetCore) -> None:
+    from fleet.core import ModeKind
+    from fleet.vehicles import VehicleMode
+
+    v = core.vehicles["hn_01"]
+    core.send_to("hn_01", "SL-E-zero", 0.0)
+    core.pending.clear()
+    waiting = VehicleReport(
+        "hn_01", 1.0, v.x, v.y, 0, 0, mode=VehicleMode.SAFE_STOP, faults=("heartbeat_lost",)
+    )
+    core.on_report(waiting, 1.0)
+    (cmd,) = core.due_commands(1.0)
+    assert cmd.kind is ModeKind.RESUME  # type: ignore[union-attr]
+    core.pending.clear()
+    core.pause("hn_01", 1.1)
+    core.pending.clear()
+    assert core.due_commands(5.0) == []
+
+
+def test_offline_vehicle_keeps_its_reserved_stretch_blocked(core: FleetCore) -> None:
+    v = core.vehicles["hn_01"]
+    core.send_to("hn_01", "SL-E-zero", 0.0, reserve_to_m=200.0)
+    m = v.mission
+    assert m is not None
+    x, y = m.route.line.interpolate(120.0).coords[0]
+    core.on_report(VehicleReport("hn_01", 1.0, x, y, 0, 5.0), 1.0)
+    core.on_report(VehicleReport("hn_01", 1.1, x, y, 0, 5.0), 1.1)
+    (held,) = core.reserved_stretches()
+    assert held.to_m == 200.0 and held.from_m == pytest.approx(m.progress_m)
+    assert core.offline_vehicles() == []
+    core.tick(10.0)
+    (off,) = core.offline_vehicles()
+    assert off.since == 10.0 and (off.x, off.y) == (x, y)
+    assert off.blocked.from_m == pytest.approx(m.progress_m - 16.5)
+    assert off.blocked.to_m == 200.0 and "E-AUTO" in off.blocked.lanes
+    # Heard again: online, nothing listed any more.
+    core.on_report(VehicleReport("hn_01", 11.0, x, y, 0, 0.0), 11.0)
+    assert v.status is not VehicleStatus.OFFLINE and core.offline_vehicles() == []

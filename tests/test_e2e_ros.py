@@ -28,7 +28,7 @@ from ros_nodes.sim_world import SimWorldNode
 from smartgate.orchestrator import Orchestrator
 
 pytestmark = pytest.mark.ros
-RTF = 6.0
+RTF = 4.0  # 6 was flaky on a loaded 2-core machine (control lag in curves)
 
 
 class World:

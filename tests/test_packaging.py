@@ -28,7 +28,24 @@ def test_package_xml_is_format_3_ament_python() -> None:
     assert root.findtext("export/build_type") == "ament_python"
     deps = {e.text for e in root.findall("exec_depend")}
     assert {"rclpy", "nav_msgs", "geometry_msgs", "std_msgs", "rosgraph_msgs"} <= deps
+    assert {"smartgate_interfaces", "visualization_msgs"} <= deps
     assert (REPO / "resource" / "smartgate").exists()
+
+
+def test_interface_package_is_ament_cmake_rosidl_and_builds_what_the_nodes_import() -> None:
+    pkg = REPO / "interfaces" / "smartgate_interfaces"
+    root = ET.parse(pkg / "package.xml").getroot()
+    assert root.get("format") == "3" and root.findtext("name") == "smartgate_interfaces"
+    assert root.findtext("export/build_type") == "ament_cmake"
+    assert root.findtext("member_of_group") == "rosidl_interface_packages"
+    cmake = (pkg / "CMakeLists.txt").read_text()
+    listed = set(re.findall(r'"msg/(\w+)\.msg"', cmake))
+    assert listed == {p.stem for p in (pkg / "msg").glob("*.msg")}
+    # The generated package is installed into the venv by interfaces/build.sh.
+    from smartgate_interfaces import msg
+
+    assert {n for n in listed if hasattr(msg, n)} == listed
+    assert msg.RouteCommand().seq == 0 and msg.VehicleState.MODE_SAFE_STOP == 5
 
 
 def test_entry_points_resolve() -> None:
