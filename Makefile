@@ -9,10 +9,13 @@ PYTHON ?= python3
 
 setup: $(STAMP) $(WEB)/node_modules/.package-lock.json
 
-$(STAMP): requirements.txt setup.py
+# smartgate_interfaces (ROS 2 messages) is built with colcon from the PyPI build wheels
+# into the venv itself; on a real ROS 2 install `colcon build` builds it instead.
+$(STAMP): requirements.txt setup.py interfaces/build.sh interfaces/smartgate_interfaces/CMakeLists.txt $(wildcard interfaces/smartgate_interfaces/msg/*.msg)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	bash interfaces/build.sh $(VENV)
 	@touch $(STAMP)
 
 $(WEB)/node_modules/.package-lock.json: $(WEB)/package-lock.json

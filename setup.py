@@ -18,6 +18,7 @@ setup(
     package_data={
         "maps": ["*.geojson"],
         "fleet.handoff_proto": ["*.pyi"],
+        "smartgate.migrations": ["script.py.mako"],
         "sim_worlds": ["worlds/*", "third_party/*.sdf"],
         "api": ["web/static/*", "web/package.json", "web/package-lock.json"],
     },

@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
+from api.consignments_api import consignments_router
 from api.live import LiveHub
 from smartgate.orchestrator import Orchestrator
 
@@ -69,6 +70,8 @@ def create_app(orch: Orchestrator, hub: LiveHub | None = None) -> FastAPI:
             "Invalid request",
             "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors()),
         )
+
+    app.include_router(consignments_router(lambda: orch.desk), prefix="/api/v1")
 
     @app.get("/api/v1/health", tags=["system"])
     def health() -> dict[str, Any]:

@@ -27,6 +27,8 @@ app.add_typer(map_app, name="map")
 app.add_typer(run_app, name="run")
 app.add_typer(world_app, name="world")
 app.add_typer(bench_app, name="bench")
+consignments_app = typer.Typer(help="Consignments: bulk import.", no_args_is_help=True)
+app.add_typer(consignments_app, name="consignments")
 
 CorridorOpt = Annotated[
     list[str] | None,
@@ -188,6 +190,137 @@ def bench_dispatch(
     from bench.dispatch import run
 
     typer.echo(json.dumps(run(quick=quick, seed=seed)))
+
+
+@bench_app.command("ros")
+def bench_ros(
+    quick: Annotated[bool, typer.Option(help="3 s per case instead of 10 (smoke run).")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON (the default).")] = True,
+) -> None:
+    """ROS link over DDS on loopback: command->ack latency (100 vehicles) and state
+    throughput (200 vehicles at 10 Hz), each against a bare-rclpy baseline."""
+    from bench.ros_link import run
+
+    typer.echo(json.dumps(run(quick=quick)))
+
+
+@bench_app.command("handoff")
+def bench_handoff(
+    quick: Annotated[bool, typer.Option(help="Small subset (smoke run).")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON (the default).")] = True,
+) -> None:
+    """Cross-border handoff link over loopback: handoffs/s and offer->accept latency (mutual
+    TLS + durable outbox) against plain-ws and memory-outbox baselines."""
+    from bench.handoff import run
+
+    typer.echo(json.dumps(run(quick=quick)))
+
+
+@app.command()
+def peer(
+    listen: Annotated[
+        str | None, typer.Option(help="HOST:PORT to serve wss on (the default mode).")
+    ] = "127.0.0.1:8765",
+    connect: Annotated[
+        str, typer.Option(help="wss://HOST:PORT/smartgate/handoff/v1 to dial instead.")
+    ] = "",
+    certs: Annotated[
+        Path, typer.Option(help="Folder with cn.pem, cn.key and vn-ca.pem (tools/devcerts.py).")
+    ] = Path("var/certs"),
+    db: Annotated[str, typer.Option(help="SQLAlchemy URL of the peer's own store.")] = (
+        "sqlite:///var/handoff-peer.db"
+    ),
+    system_id: str = "cn-youyiguan-dispatch",
+    peer_id: Annotated[str, typer.Option(help="Authorised VN system_id.")] = (
+        "vn-smartgate-lang-son"
+    ),
+    corridor: CorridorOpt = None,
+    capacity: Annotated[int, typer.Option(help="Accepted, not yet crossed, per corridor.")] = 8,
+    closed: Annotated[list[str] | None, typer.Option(help="Corridor to refuse (repeat).")] = None,
+    returns_after: Annotated[
+        float | None, typer.Option(help="Send received vehicles home after S seconds.")
+    ] = None,
+    drop: Annotated[float, typer.Option(help="Fault: P(drop an outgoing frame).")] = 0.0,
+    duplicate: Annotated[float, typer.Option(help="Fault: P(send a frame twice).")] = 0.0,
+    reorder: Annotated[float, typer.Option(help="Fault: P(swap with the next frame).")] = 0.0,
+    delay: Annotated[float, typer.Option(help="Fault: P(delay a frame by --delay-ms).")] = 0.0,
+    delay_ms: float = 50.0,
+    disconnect_every: Annotated[
+        float | None, typer.Option(help="Fault: break the connection every ~S seconds.")
+    ] = None,
+    restart_every: Annotated[
+        float | None, typer.Option(help="Fault: crash-restart the peer every ~S seconds.")
+    ] = None,
+    seed: int = 0,
+) -> None:
+    """Reference Chinese-side peer of the handoff link (docs/handoff-protocol.md §14)."""
+    import asyncio
+    import contextlib
+
+    from smartgate.handoff_link import Faults
+    from smartgate.handoff_peer import PeerOptions, PeerRules, parse_hostport, run_forever
+
+    chosen = frozenset(_corridors(corridor))
+    faults = Faults(drop, duplicate, reorder, delay, delay_ms / 1000.0, seed)
+    opts = PeerOptions(
+        system_id=system_id,
+        corridors=chosen,
+        peer_system_id=peer_id,
+        certs=certs,
+        db=db,
+        listen=None if connect else parse_hostport(listen or "127.0.0.1:8765"),
+        connect=connect,
+        rules=PeerRules(capacity_per_corridor=capacity, closed_corridors=frozenset(closed or ())),
+        faults=faults if any((drop, duplicate, reorder, delay)) else None,
+        returns_after_s=returns_after,
+        disconnect_every_s=disconnect_every,
+        restart_every_s=restart_every,
+        seed=seed,
+    )
+    if db.startswith("sqlite:///var/"):
+        Path("var").mkdir(exist_ok=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_forever(opts, typer.echo))
+
+
+@consignments_app.command("import")
+def consignments_import(
+    file: Annotated[Path, typer.Argument(help="Declarations: .csv (see README) or .json list.")],
+    skip_bad: Annotated[
+        bool, typer.Option(help="Import the valid rows and list the bad ones (default: none).")
+    ] = False,
+    db: Annotated[
+        str, typer.Option(envvar="SMARTGATE_DB_URL", help="SQLAlchemy URL")
+    ] = "sqlite:///var/smartgate.db",
+) -> None:
+    """Import declarations; a bad row is reported with its row number and, unless
+    --skip-bad, nothing is imported. Re-running is safe (intake is idempotent)."""
+    from smartgate.consignment_desk import BulkImportError, import_declarations, read_declarations
+    from smartgate.storage import Store
+    from smartgate.world import CORRIDORS
+
+    if db.startswith("sqlite:///var/"):
+        Path("var").mkdir(exist_ok=True)
+    store = Store(db)
+    try:
+        items = read_declarations(file)
+        report = import_declarations(
+            store, items, corridors=CORRIDORS, actor=f"import:{file.name}", skip_bad=skip_bad
+        )
+    except (BulkImportError, OSError, ValueError) as e:
+        for n, msg in getattr(e, "problems", [(0, str(e))]):
+            typer.echo(f"error: {file}: row {n}: {msg}" if n else f"error: {file}: {msg}", err=True)
+        typer.echo("nothing imported", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        store.close()
+    for n, msg in report.skipped:
+        typer.echo(f"skipped: {file}: row {n}: {msg}", err=True)
+    typer.echo(
+        f"imported {len(report.created)}, already there {len(report.already)}, "
+        f"skipped {len(report.skipped)}"
+    )
+    raise typer.Exit(1 if report.skipped else 0)
 
 
 def main() -> None:

@@ -13,13 +13,29 @@ import math
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
-from fleet.core import Event, FleetCore, MissionCompleted, RouteCommand, VehicleWentOffline
+from fleet.core import (
+    Command,
+    CommandAck,
+    CommandAcked,
+    Event,
+    FleetCore,
+    MissionCompleted,
+    ModeCommand,
+    OfflineVehicle,
+    RouteCommand,
+    Stretch,
+    VehicleWentOffline,
+)
 from fleet.vehicles import MissionStatus, Vehicle, VehicleReport
 from maps.corridor_map import CorridorMap
+
+if TYPE_CHECKING:
+    from smartgate.consignment_desk import ConsignmentDesk
+    from smartgate.storage import Store
 
 Listener = Callable[[list[Event], list[dict[str, Any]]], None]
 
@@ -30,23 +46,34 @@ class Orchestrator:
         maps: dict[str, CorridorMap],
         graphs: dict[str, nx.DiGraph],
         stale_after_s: float = 2.0,
+        store: Store | None = None,
     ) -> None:
         self.maps = maps
         self.graphs = graphs
         self.core = FleetCore(graphs, stale_after_s=stale_after_s)
         self.lock = threading.RLock()
         self.listeners: list[Listener] = []
-        self.command_sink: Callable[[RouteCommand], None] | None = None
+        self.command_sink: Callable[[Command], None] | None = None  # the ROS bridge
         self.log: list[dict[str, Any]] = []  # events in order, for tests and the demo
         self.seen_at: dict[str, str] = {}  # vehicle id -> wall-clock ISO time of last report
+        self.desk: ConsignmentDesk | None = None  # consignments; needs a store (database)
+        if store is not None:
+            from smartgate.consignment_desk import desk_for
+
+            self.desk = desk_for(self, store)
 
     def add_vehicle(self, vehicle_id: str, corridor: str, node: str, now: float) -> Vehicle:
         with self.lock:
-            return self.core.add_vehicle(vehicle_id, corridor, node, now)
+            v = self.core.add_vehicle(vehicle_id, corridor, node, now)
+        if self.desk is not None:
+            self.desk.register_vehicle(vehicle_id, corridor, node)
+        return v
 
-    def send_to(self, vehicle_id: str, goal: str, now: float) -> RouteCommand:
+    def send_to(
+        self, vehicle_id: str, goal: str, now: float, reserve_to_m: float | None = None
+    ) -> RouteCommand:
         with self.lock:
-            cmd = self.core.send_to(vehicle_id, goal, now)
+            cmd = self.core.send_to(vehicle_id, goal, now, reserve_to_m)
             view = self.vehicle_view(self.core.vehicles[vehicle_id])
         self._record(
             {
@@ -76,7 +103,12 @@ class Orchestrator:
             events = self.core.tick(now)
             ids = {e.vehicle_id for e in events}
             views = [self.vehicle_view(self.core.vehicles[i]) for i in sorted(ids)]
+            due = self.core.due_commands(now)  # re-sends and resumes after a link loss
         self._after(events, views)
+        for cmd in due:
+            self._send(cmd)
+        if self.desk is not None:  # after the core has marked stale vehicles offline
+            self.desk.tick(now)
 
     def vehicles(self) -> list[dict[str, Any]]:
         with self.lock:
@@ -90,6 +122,63 @@ class Orchestrator:
                 for v in self.core.vehicles.values()
                 if v.mission is not None and v.mission.status is MissionStatus.ACTIVE
             }
+
+    # -- vehicle commands beyond missions (ROS link) ---------------------
+    def extend(
+        self, vehicle_id: str, reserve_to_m: float, now: float, handoff_accepted: bool | None = None
+    ) -> RouteCommand:
+        with self.lock:
+            cmd = self.core.extend(vehicle_id, reserve_to_m, now, handoff_accepted)
+        self._send(cmd)
+        return cmd
+
+    def pause(self, vehicle_id: str, now: float, reason: str = "operator") -> ModeCommand:
+        with self.lock:
+            cmd = self.core.pause(vehicle_id, now, reason)
+        return self._send_mode(cmd, now)
+
+    def resume(self, vehicle_id: str, now: float, reason: str = "operator") -> ModeCommand:
+        with self.lock:
+            cmd = self.core.resume(vehicle_id, now, reason)
+        return self._send_mode(cmd, now)
+
+    def estop(self, vehicle_id: str, now: float, reason: str = "operator") -> ModeCommand:
+        with self.lock:
+            cmd = self.core.estop(vehicle_id, now, reason)
+        return self._send_mode(cmd, now)
+
+    def ack(self, ack: CommandAck, now: float) -> list[Event]:
+        with self.lock:
+            events = self.core.on_ack(ack, now)
+        for e in events:
+            if isinstance(e, CommandAcked) and e.status.value == "rejected":
+                self._record(
+                    {
+                        "event": "command_rejected",
+                        "vehicle_id": e.vehicle_id,
+                        "seq": e.seq,
+                        "detail": e.detail,
+                        "t": now,
+                    }
+                )
+        return events
+
+    def reserved_stretches(self) -> list[Stretch]:
+        with self.lock:
+            return self.core.reserved_stretches()
+
+    def offline_vehicles(self) -> list[OfflineVehicle]:
+        with self.lock:
+            return self.core.offline_vehicles()
+
+    def _send_mode(self, cmd: ModeCommand, now: float) -> ModeCommand:
+        self._record({"event": f"vehicle_{cmd.kind.value}", "vehicle_id": cmd.vehicle_id, "t": now})
+        self._send(cmd)
+        return cmd
+
+    def _send(self, cmd: Command) -> None:
+        if self.command_sink is not None:
+            self.command_sink(cmd)
 
     def _after(self, events: list[Event], views: list[dict[str, Any]]) -> None:
         for e in events:
@@ -150,6 +239,9 @@ class Orchestrator:
             "yaw_rad": round(v.heading_rad, 4),
             "speed_mps": round(v.speed_mps, 3),
             "lane_id": v.lane_id,
+            "mode": v.mode.value if v.mode is not None else None,
+            "battery_soc": None if v.battery_soc is None else round(v.battery_soc, 4),
+            "faults": list(v.faults),
             "node": v.node,
             "mission": mission,
             "updated_at": self.seen_at.get(v.id),

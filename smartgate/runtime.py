@@ -120,7 +120,7 @@ def run_orchestrator(
         Path(db_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     store = Store(db_url)
     maps, graphs = load_corridors(corridors)
-    orch = Orchestrator(maps, graphs)
+    orch = Orchestrator(maps, graphs, store=store)  # with the consignment desk
     fleet = fleet_for(corridors)
     for e in fleet:
         orch.add_vehicle(e.vehicle_id, e.corridor, e.home, 0.0)
