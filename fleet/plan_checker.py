@@ -3,14 +3,18 @@
 It shares no code with any planner (it reads only the graph and each route's
 ``nodes`` and ``profile``), so a planner bug cannot hide itself. Every
 violation is reported, not just the first. Checked, for each route: it follows
-existing edges in their direction, its profile starts at 0 and ends at the
-route's length, time increases, the vehicle never reverses or speeds, and it
-dwells at every must-stop node it passes (e.g. the zero-line stop line before
-acceptance). Between routes: on a shared lane, followers keep the minimum
-front-to-front spacing and time headway and never overtake; at a junction
-(a node with several ways in or out), two vehicles not coming off the same
-lane occupy it (front arrives .. back clears, plus the headway) at different
-times.
+existing edges in their direction, its profile lies within the route, time
+increases, the vehicle never reverses or speeds, and it dwells at every
+must-stop node it passes (e.g. the zero-line stop line before acceptance). A
+route may start behind the vehicle's front (the stretch its body covers: its
+profile then starts further along) and its profile may end short of the
+last node (the vehicle holds there); either way a vehicle stands where its
+profile ends until a new plan replaces it. Between routes: on a shared lane
+(or stretches of one lane less than a spacing apart), followers keep the
+minimum front-to-front spacing and time headway and never overtake; at a
+junction (a node with several ways in or out), two vehicles not coming off
+the same lane occupy it (front arrives .. back clears, plus the headway) at
+different times.
 
 Positions are piecewise linear in time, so minima are found exactly at
 breakpoints: O(B log B) per compared pair for B breakpoints. Pairs are only
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -57,6 +62,13 @@ class _Piece:
     s0: float
     s1: float
     x0: float
+    last: bool = False  # the route ends on this piece
+
+
+def _reach(p: _Piece, rules: SeparationRules) -> float:
+    """How far past its end a piece still matters: a spacing where the route ends on it (the
+    vehicle stands there), a body length where it turns off the lane (until its back clears)."""
+    return p.x0 + p.s1 - p.s0 + (rules.min_spacing_m if p.last else rules.vehicle_length_m)
 
 
 class _Motion:
@@ -88,19 +100,27 @@ class _Motion:
         return ss[lo] + (ss[hi] - ss[lo]) * (t - ts[lo]) / (ts[hi] - ts[lo])
 
     def times_at(self, s: float) -> tuple[float, float] | None:
-        """First and last time the front is at s (None if it never is; last is inf at its goal)."""
-        first: float | None = None
-        last: float | None = None
-        for i in range(len(self.ts) - 1):
-            s0, s1, t0, t1 = self.ss[i], self.ss[i + 1], self.ts[i], self.ts[i + 1]
-            if s0 - EPS <= s <= s1 + EPS:
-                t = t0 if s1 - s0 < EPS else t0 + (t1 - t0) * (s - s0) / (s1 - s0)
-                if first is None:
-                    first = t
-                last = t1 if s1 - s0 < EPS else t
-        if first is not None and abs(s - self.ss[-1]) <= EPS:
+        """First and last time the front is at s (None if it never is; last is inf at its goal).
+
+        Distances never decrease along a profile, so both ends are found by bisection:
+        O(log B) for B breakpoints.
+        """
+        ts, ss = self.ts, self.ss
+        if s < ss[0] - EPS or s > ss[-1] + EPS:
+            return None
+        k1 = bisect_left(ss, s - EPS)
+        if abs(ss[k1] - s) <= EPS:
+            first = ts[k1]
+        else:  # strictly inside the moving segment k1-1 .. k1
+            first = ts[k1 - 1] + (ts[k1] - ts[k1 - 1]) * (s - ss[k1 - 1]) / (ss[k1] - ss[k1 - 1])
+        k2 = bisect_right(ss, s + EPS) - 1
+        if abs(ss[k2] - s) <= EPS:
+            last = ts[k2]
+        else:
+            last = ts[k2] + (ts[k2 + 1] - ts[k2]) * (s - ss[k2]) / (ss[k2 + 1] - ss[k2])
+        if abs(s - ss[-1]) <= EPS:
             last = math.inf
-        return None if first is None or last is None else (first, last)
+        return first, last
 
 
 def check_plans(
@@ -164,7 +184,7 @@ def _check_route(g: nx.DiGraph, r: TimedRoute, must_stop: frozenset[str]) -> lis
             )
     if prof[0][0] < 0:
         bad.append(Violation("bad_profile", (v,), "-", prof[0][0], "negative time"))
-    if abs(prof[0][1]) > 0.5 or abs(prof[-1][1] - length) > 0.5:
+    if prof[0][1] < -0.5 or prof[-1][1] > length + 0.5:
         bad.append(
             Violation(
                 "bad_profile",
@@ -195,10 +215,12 @@ def _check_route(g: nx.DiGraph, r: TimedRoute, must_stop: frozenset[str]) -> lis
                             f"{speed:.2f} m/s over the {limit:.2f} m/s limit",
                         )
                     )
-    # Dwell at must-stop nodes passed (not the last node: it ends there anyway).
+    # Dwell at must-stop nodes passed (not where the profile ends: it stands there anyway).
     for i, n in enumerate(r.nodes[1:-1], start=1):
         if n in must_stop:
             s_n = starts[i]
+            if not prof[0][1] + 0.5 < s_n < prof[-1][1] - 0.5:
+                continue  # behind the start (its tail) or not reached by this plan
             dwell = any(
                 abs(s0 - s_n) <= 0.5 and abs(s1 - s_n) <= 0.5 and t1 > t0
                 for (t0, s0), (t1, s1) in itertools.pairwise(prof)
@@ -230,6 +252,9 @@ def _pieces(g: nx.DiGraph, r: TimedRoute) -> tuple[list[_Piece], list[float]]:
             pieces.append(_Piece(r.vehicle_id, lane, s, s + length, x0))
         s += length
         node_s.append(s)
+    pieces[-1] = _Piece(
+        r.vehicle_id, pieces[-1].lane, pieces[-1].s0, pieces[-1].s1, pieces[-1].x0, True
+    )
     return pieces, node_s
 
 
@@ -237,10 +262,11 @@ def _window(p: _Piece, m: _Motion, rules: SeparationRules) -> tuple[float, float
     """When this vehicle's body can be on the piece: front enters .. back leaves (+headway)."""
     enter = m.times_at(p.s0)
     t0 = enter[0] if enter else m.span[0]
-    if p.s1 + rules.vehicle_length_m >= m.ss[-1]:
-        t1 = math.inf  # it stops with its body on this piece and stays there
+    ext = _reach(p, rules) - (p.x0 + p.s1 - p.s0)
+    if p.s1 + ext >= m.ss[-1]:
+        t1 = math.inf  # it stops on (or just past) this piece and stays there
     else:
-        leave = m.times_at(p.s1 + rules.vehicle_length_m)
+        leave = m.times_at(p.s1 + ext)
         t1 = leave[1] if leave else math.inf
     return t0 - rules.min_headway_s, t1 + rules.min_headway_s
 
@@ -254,7 +280,9 @@ def _overlapping_pairs(
     for (t0, t1), p in spans:
         active = [(w, q) for w, q in active if w[1] >= t0]
         for _, q in active:
-            if q.vid != p.vid and min(q.x0 + q.s1 - q.s0, p.x0 + p.s1 - p.s0) > max(q.x0, p.x0):
+            # Pieces reaching each other interact too: a vehicle standing just short of
+            # where another one's piece of the same lane begins.
+            if q.vid != p.vid and min(_reach(q, rules), _reach(p, rules)) > max(q.x0, p.x0):
                 out.append((q, p))
         active.append(((t0, t1), p))
     return out
@@ -265,7 +293,7 @@ def _check_following(
 ) -> list[Violation]:
     ma, mb = motions[a.vid], motions[b.vid]
     lo = max(a.x0, b.x0)
-    hi = min(a.x0 + a.s1 - a.s0, b.x0 + b.s1 - b.s0)
+    hi = min(_reach(a, rules), _reach(b, rules))
 
     def xa(t: float) -> float:
         return a.x0 + ma.s_at(t) - a.s0
@@ -288,8 +316,17 @@ def _check_following(
                 cand |= set(hit)
     times = sorted(t for t in cand if t_lo <= t <= t_hi)
     rel = [(t, xa(t), xb(t)) for t in times]
+    # Compare while at least one front is really on its own piece and on the shared
+    # stretch, and neither has gone further than its piece reaches (a vehicle that turned
+    # off the lane and whose back has cleared the turn is no longer on it).
+    a_hi, b_hi = min(hi, a.x0 + a.s1 - a.s0), min(hi, b.x0 + b.s1 - b.s0)
+    a_reach, b_reach = _reach(a, rules), _reach(b, rules)
     rel = [
-        (t, x1, x2) for t, x1, x2 in rel if lo - EPS <= x1 <= hi + EPS or lo - EPS <= x2 <= hi + EPS
+        (t, x1, x2)
+        for t, x1, x2 in rel
+        if (lo - EPS <= x1 <= a_hi + EPS or lo - EPS <= x2 <= b_hi + EPS)
+        and x1 <= a_reach + EPS
+        and x2 <= b_reach + EPS
     ]
     if not rel:
         return []

@@ -168,6 +168,17 @@ def demo(
     raise typer.Exit(code)
 
 
+@bench_app.command("plan")
+def bench_plan(
+    quick: Annotated[bool, typer.Option(help="Small subset (smoke run).")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON (the default).")] = True,
+) -> None:
+    """Traffic planner: both corridors (10..500 vehicles, lifelong) and MAPF grids."""
+    from bench.plan import run
+
+    typer.echo(json.dumps(run(quick=quick)))
+
+
 @bench_app.command("mapf")
 def bench_mapf(
     time_limit: Annotated[float, typer.Option(help="Seconds per instance.")] = 10.0,

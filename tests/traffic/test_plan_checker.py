@@ -94,7 +94,8 @@ def test_wrong_way_speeding_and_bad_profiles(g: nx.DiGraph) -> None:
     fast = plan(g, "f", "vn-spot-L1", "SL-E-zero", t0=600.0, speed_factor=1.5)
     backwards = TimedRoute("r", good.nodes, ((0.0, 0.0), (10.0, 20.0), (20.0, 10.0)))
     stuck_clock = TimedRoute("c", good.nodes, ((5.0, 0.0), (5.0, good.profile[-1][1])))
-    short = TimedRoute("s", good.nodes, ((900.0, 0.0), (1000.0, 100.0)))
+    length = good.profile[-1][1]
+    short = TimedRoute("s", good.nodes, ((900.0, 0.0), (2000.0, length + 100.0)))
     negative = TimedRoute("n", good.nodes, ((-5.0, 0.0), (2000.0, good.profile[-1][1])))
     vs = check_plans(g, [wrong_way, fast, backwards, stuck_clock, short, negative])
     found = {(v.vehicles[0], v.kind, v.detail) for v in vs}
