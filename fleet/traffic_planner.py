@@ -186,6 +186,31 @@ class _Constraint:
     b: float
     after: bool
     forced: bool
+    o_pos: float = 0.0  # where the other's front is now, in our route's distance
+    piece: float = 0.0  # which of our lane pieces (its start distance)
+
+
+def _undominated(cons: list[_Constraint]) -> list[_Constraint]:
+    """Drop lane constraints implied by a nearer vehicle on the same stretch.
+
+    On one lane nobody overtakes, so of the vehicles ahead of us now whose shared stretch
+    is covered by a nearer one's, the nearer one passes every point later (it respects
+    them), and its bounds imply theirs; likewise behind us. Keeps K near the handful of
+    immediate neighbours instead of everyone on a long lane.
+    """
+    keep: list[_Constraint] = [c for c in cons if c.kind != "lane" or not c.forced]
+    groups: dict[tuple[float, bool], list[_Constraint]] = defaultdict(list)
+    for c in cons:
+        if c.kind == "lane" and c.forced:
+            groups[(c.piece, c.after)].append(c)
+    for (_, after), group in groups.items():
+        group.sort(key=lambda c: c.o_pos if after else -c.o_pos)  # nearest first
+        kept: list[_Constraint] = []
+        for c in group:
+            if not any(k.a <= c.a + EPS and k.b >= c.b - EPS for k in kept):
+                kept.append(c)
+        keep.extend(kept)
+    return keep
 
 
 class TrafficPlanner:
@@ -323,7 +348,7 @@ class TrafficPlanner:
         for vid, goal in goals.items():
             self._v[vid].goal = goal
             self._v[vid].accepted = False
-        self._plan_and_cascade(self._order(list(goals)))
+        self._plan_and_cascade(self._batch_order(list(goals)))
 
     def accept_handoff(self, vid: str, now: float) -> TimedRoute:
         """The other side accepted: the vehicle may cross the zero line ahead."""
@@ -398,7 +423,7 @@ class TrafficPlanner:
             past = self._recent_past(v, 0.0) if v.vid not in positions else ()
             standing = self._standing(v, s, now)
             self._set_route(v, TimedRoute(v.vid, standing.nodes, past + standing.profile))
-        todo = self._order([v.vid for v in self._v.values() if v.goal and not v.broken])
+        todo = self._batch_order([v.vid for v in self._v.values() if v.goal and not v.broken])
         self._plan_and_cascade(todo)
         for _ in range(self.cfg.max_passes):
             again = [vid for vid in todo if self._v[vid].hold_reason]
@@ -431,11 +456,13 @@ class TrafficPlanner:
                 raise PlanError(f"{u} -> {w} is not a lane of the guide graph")
 
     def _order(self, vids: list[str]) -> list[str]:
-        """Priority first; then the vehicle furthest along its route (leaders before followers)."""
+        """Priority first; then the vehicle furthest along its lane (leaders before followers)."""
 
         def key(vid: str) -> tuple[int, float, str]:
-            v = self._v[vid]
-            return (int(v.priority), -(v.motion.s_at(self.now) - v.motion.s0), vid)
+            m = self._v[vid].motion
+            s = m.s_at(self.now)
+            x = next((x0 + s - s0 for _, x0, x1, s0 in m.pieces if x0 <= x0 + s - s0 <= x1), s)
+            return (int(self._v[vid].priority), -x, vid)
 
         return sorted(vids, key=key)
 
@@ -462,6 +489,39 @@ class TrafficPlanner:
             nodes = list(m.route.nodes[max(0, k - 1) : k + 1])
             j = max(0, k - 1)
         return nodes, j, s - ns[j]
+
+    def _batch_order(self, vids: list[str]) -> list[str]:
+        """Leaders first: a vehicle standing on another's way ahead is planned before it.
+
+        Kahn's algorithm on "stands on the way of" (O(V * path length)); ties and cycles
+        (the corridor is a ring) go by priority, then position along the lane.
+        """
+        rank = {vid: i for i, vid in enumerate(self._order(vids))}
+        where = {vid: self.position(vid) for vid in vids}
+        before: dict[str, set[str]] = {vid: set() for vid in vids}
+        for vid in vids:
+            v = self._v[vid]
+            if not v.goal:
+                continue
+            nodes, _, s_start = self._route_nodes(v, v.goal)
+            me = _Motion(self.g, TimedRoute(vid, tuple(nodes), ((0.0, s_start), (1.0, s_start))))
+            ahead = {
+                (u, w): me.node_s[i]
+                for i, (u, w) in enumerate(itertools.pairwise(nodes))
+                if me.node_s[i + 1] > s_start + EPS
+            }
+            for oid in vids:
+                u, w, off = where[oid]
+                if oid != vid and (u, w) in ahead and ahead[(u, w)] + off > s_start + EPS:
+                    before[vid].add(oid)
+        out: list[str] = []
+        left = set(vids)
+        while left:
+            ready = [x for x in left if not (before[x] & left)] or list(left)
+            nxt = min(ready, key=rank.__getitem__)
+            out.append(nxt)
+            left.discard(nxt)
+        return out
 
     def _path(self, vid: str, head: str, goal: str) -> list[str]:
         """Fastest path; closed lanes only where no open way exists (it then holds there).
@@ -544,24 +604,28 @@ class TrafficPlanner:
     # --------------------------------------------------------- the planning step
 
     def _plan_and_cascade(self, vids: list[str]) -> bool:
-        """Plan these vehicles, then everyone who was holding behind a changed plan."""
-        queue = list(vids)
-        seen: dict[str, int] = defaultdict(int)
+        """Plan these vehicles in order, then, round by round, everyone who was holding
+        behind a plan that changed (each at most once per round)."""
         changed_any = False
-        while queue:
-            vid = queue.pop(0)
-            if vid not in self._v or seen[vid] > 3:
-                continue
-            seen[vid] += 1
-            v = self._v[vid]
-            if v.broken or not v.goal:
-                continue
-            before = v.motion.route
-            self._plan_one(v)
-            if v.motion.route.profile != before.profile or v.motion.route.nodes != before.nodes:
-                changed_any = True
-                waiting = [w.vid for w in self._v.values() if vid in w.blocked_by]
-                queue.extend(x for x in self._order(waiting) if x not in queue)
+        todo = list(vids)
+        for _ in range(self.cfg.max_passes + 1):
+            changed: set[str] = set()
+            for vid in todo:
+                v = self._v.get(vid)
+                if v is None or v.broken or not v.goal:
+                    continue
+                before = v.motion.route
+                self._plan_one(v)
+                if _differs(v.motion.route, before):
+                    changed.add(vid)
+            if not changed:
+                break
+            changed_any = True
+            todo = self._order(
+                [w.vid for w in self._v.values() if w.blocked_by & changed and w.goal]
+            )
+            if not todo:
+                break
         return changed_any
 
     def _plan_one(self, v: _Vehicle) -> None:
@@ -643,6 +707,7 @@ class TrafficPlanner:
         seg_t = np.diff(st) / self._speed_at(me, (st[:-1] + st[1:]) / 2)
         ff = now + np.concatenate(([0.0], np.cumsum(seg_t)))
         cons = [c for c in cons if c.forced or not self._gone_before(c, st, ff, spacing)]
+        cons = _undominated(cons)
         # Samples: route nodes + every constraint's breakpoints (+ one length past junctions).
         parts: list[Floats] = [np.array(stations)]
         for c in cons:
@@ -714,9 +779,17 @@ class TrafficPlanner:
         blockers: set[str] = set()
         if last < len(t) - 1:
             at = pos[last + 1 : last + 2]
-            for c in cons:
-                if c.after and not np.isfinite(self._lower(c, at, spacing, headway, length)[0]):
-                    blockers.add(c.other)
+            stuck = [
+                c
+                for c in cons
+                if c.after and not np.isfinite(self._lower(c, at, spacing, headway, length)[0])
+            ]
+            if stuck:  # the nearest one binds; the others only matter once it has moved
+
+                def where(c: _Constraint) -> float:
+                    return self._v[c.other].motion.s_end - c.delta
+
+                blockers.add(min(stuck, key=where).other)
             hold = "vehicle " + ", ".join(sorted(blockers)) if blockers else "blocked"
         elif hold is not None:
             blockers.add(hold)
@@ -779,7 +852,7 @@ class TrafficPlanner:
                         forced, after = True, False
                     else:
                         forced, after = False, False
-                    out.append(_Constraint(oid, "lane", delta, a, b, after, forced))
+                    out.append(_Constraint(oid, "lane", delta, a, b, after, forced, o_now, fs0))
         for n, s_n, frm in me.junctions:
             if s_n + length < s_start or s_n > s_stop:
                 continue
@@ -857,6 +930,16 @@ class TrafficPlanner:
         arr[on] = np.minimum(arr[on], head)
         dep[on] = np.minimum(dep[on], head)
         return arr, dep
+
+
+def _differs(a: TimedRoute, b: TimedRoute) -> bool:
+    """A real change of plan (not float noise): worth re-planning those waiting on it."""
+    if a.nodes != b.nodes or len(a.profile) != len(b.profile):
+        return True
+    return any(
+        abs(t1 - t2) > 1e-6 or abs(s1 - s2) > 1e-6
+        for (t1, s1), (t2, s2) in zip(a.profile, b.profile, strict=True)
+    )
 
 
 def _compress(prof: list[tuple[float, float]]) -> list[tuple[float, float]]:
