@@ -316,17 +316,18 @@ def _check_following(
                 cand |= set(hit)
     times = sorted(t for t in cand if t_lo <= t <= t_hi)
     rel = [(t, xa(t), xb(t)) for t in times]
-    # Compare while at least one front is really on its own piece and on the shared
-    # stretch, and neither has gone further than its piece reaches (a vehicle that turned
-    # off the lane and whose back has cleared the turn is no longer on it).
+    # Compare while both fronts are on this lane (from where each route enters it to as
+    # far as its piece reaches: a vehicle that turned off and whose back has cleared the
+    # turn is gone; one still on its way in is the junction rule's business) and at least
+    # one of them is on the shared stretch.
     a_hi, b_hi = min(hi, a.x0 + a.s1 - a.s0), min(hi, b.x0 + b.s1 - b.s0)
     a_reach, b_reach = _reach(a, rules), _reach(b, rules)
     rel = [
         (t, x1, x2)
         for t, x1, x2 in rel
         if (lo - EPS <= x1 <= a_hi + EPS or lo - EPS <= x2 <= b_hi + EPS)
-        and x1 <= a_reach + EPS
-        and x2 <= b_reach + EPS
+        and a.x0 - EPS <= x1 <= a_reach + EPS
+        and b.x0 - EPS <= x2 <= b_reach + EPS
     ]
     if not rel:
         return []
