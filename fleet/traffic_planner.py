@@ -162,6 +162,7 @@ class _Vehicle:
     motion: _Motion
     goal: str | None = None
     accepted: bool = False  # handoff accepted for the zero line ahead
+    refused: bool = False  # handoff refused: never across the zero line on this mission
     broken: bool = False
     hold_reason: str | None = None
     blocked_by: set[str] = field(default_factory=set)
@@ -328,7 +329,7 @@ class TrafficPlanner:
         if priority is not None:
             v.priority = priority
         v.goal = goal
-        v.accepted = False
+        v.accepted = v.refused = False
         if v.priority <= Priority.OVERRIDE:
             self.replan_all(now)
         else:
@@ -355,6 +356,23 @@ class TrafficPlanner:
         v = self._get(vid)
         self._advance(now)
         v.accepted = True
+        if v.goal:
+            self._plan_and_cascade([vid])
+        return v.motion.route
+
+    def refuse_handoff(self, vid: str, now: float, return_goal: str | None = None) -> TimedRoute:
+        """The other side refused: the vehicle must not cross. Without ``return_goal`` it
+        holds at the stop line; with one, it goes there without crossing the zero line (a
+        turnaround must exist in the map, else PlanError and nothing changes)."""
+        v = self._get(vid)
+        if return_goal is not None:
+            if return_goal not in self.g:
+                raise PlanError(f"unknown goal node {return_goal!r}")
+            self._path(vid, self._head(v), return_goal, avoid_crossing=True)  # validates
+        self._advance(now)
+        v.accepted, v.refused = False, True
+        if return_goal is not None:
+            v.goal = return_goal
         if v.goal:
             self._plan_and_cascade([vid])
         return v.motion.route
@@ -473,8 +491,7 @@ class TrafficPlanner:
         m = v.motion
         s = m.s_at(self.now)
         ns = m.node_s
-        k = int(np.searchsorted(ns, s - EPS, side="left"))  # first node at/after the front
-        k = min(k, len(ns) - 1)
+        k = self._head_index(v)
         j = k
         spacing = self.cfg.rules.min_spacing_m + self.cfg.margin_m
         while j > 0 and s - ns[j] < spacing:
@@ -483,12 +500,26 @@ class TrafficPlanner:
         if head == goal:
             path: list[str] = [goal]
         else:
-            path = self._path(v.vid, head, goal)
+            try:
+                path = self._path(v.vid, head, goal, avoid_crossing=v.refused)
+            except PlanError:
+                if not v.refused:
+                    raise
+                path = self._path(v.vid, head, goal)  # only across: it holds at the line
         nodes = list(m.route.nodes[j : k + 1]) + path[1:]
         if len(nodes) < 2:
             nodes = list(m.route.nodes[max(0, k - 1) : k + 1])
             j = max(0, k - 1)
         return nodes, j, s - ns[j]
+
+    def _head_index(self, v: _Vehicle) -> int:
+        """Index of the first route node at or ahead of the vehicle's front now."""
+        m = v.motion
+        k = int(np.searchsorted(m.node_s, m.s_at(self.now) - EPS, side="left"))
+        return min(k, len(m.node_s) - 1)
+
+    def _head(self, v: _Vehicle) -> str:
+        return v.motion.route.nodes[self._head_index(v)]
 
     def _batch_order(self, vids: list[str]) -> list[str]:
         """Leaders first: a vehicle standing on another's way ahead is planned before it.
@@ -523,14 +554,15 @@ class TrafficPlanner:
             left.discard(nxt)
         return out
 
-    def _path(self, vid: str, head: str, goal: str) -> list[str]:
-        """Fastest path; closed lanes only where no open way exists (it then holds there).
-
-        Dijkstra, O((V + E) log V).
+    def _path(self, vid: str, head: str, goal: str, avoid_crossing: bool = False) -> list[str]:
+        """Fastest path; closed lanes only where no open way exists (it then holds there);
+        never across the zero line when ``avoid_crossing``. Dijkstra, O((V + E) log V).
         """
         closed = self.closed
 
-        def cost(_u: str, _w: str, d: dict[str, object]) -> float:
+        def cost(_u: str, _w: str, d: dict[str, object]) -> float | None:
+            if avoid_crossing and d.get("zero_crossing") is not None:
+                return None  # networkx: a hidden edge
             t = float(d["travel_time_s"])  # type: ignore[arg-type]
             return t + CLOSED_PENALTY_S if d["lane_id"] in closed else t
 
@@ -668,6 +700,16 @@ class TrafficPlanner:
         nodes, ns = me.route.nodes, me.node_s
         pos = [s_start]
         dwell: dict[float, float] = {}
+        for i in range(len(nodes) - 1):  # standing at the zero line: still not across
+            if (
+                abs(ns[i] - s_start) <= 1e-3
+                and self._stops.get(nodes[i]) == "zero_line"
+                and self.g.edges[nodes[i], nodes[i + 1]].get("zero_crossing") is not None
+            ):
+                if v.refused:
+                    return pos, dwell, "handoff refused"
+                if not v.accepted and cfg.handoff_dwell_s is None:
+                    return pos, dwell, "handoff"
         for i in range(1, len(nodes)):
             if ns[i] <= s_start + EPS:
                 continue
@@ -680,9 +722,12 @@ class TrafficPlanner:
             reason = self._stops.get(nodes[i])
             if reason is None or i == len(nodes) - 1:
                 continue
+            crossing = self.g.edges[nodes[i], nodes[i + 1]].get("zero_crossing") is not None
             if reason != "zero_line":
                 dwell[ns[i]] = max(cfg.checkpoint_dwell_s, cfg.min_stop_s)
-            elif v.accepted:
+            elif v.refused and crossing:
+                return pos, dwell, "handoff refused"
+            elif v.accepted or not crossing:
                 dwell[ns[i]] = cfg.min_stop_s
             elif cfg.handoff_dwell_s is None:
                 return pos, dwell, "handoff"

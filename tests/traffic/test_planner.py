@@ -75,6 +75,11 @@ def test_the_zero_line_holds_until_the_handoff_is_accepted(g: nx.DiGraph) -> Non
     assert p.status("v1").hold_reason in ("handoff", "vehicle v0")
     assert_safe(p)
     t_stop = p.route("v0").profile[-1][0] + 10.0
+    p.breakdown("v2", t_stop - 5.0)  # a corridor re-plan while v0 stands at the line
+    assert p.status("v0").hold_reason == "handoff"  # ...still not across without acceptance
+    r = p.route("v0")
+    at = dict(zip(r.nodes, _node_s(g, r), strict=True))
+    assert r.profile[-1][1] == pytest.approx(at["SL-E-zero"])
     p.accept_handoff("v0", t_stop)
     assert p.status("v0").state == "moving"
     assert p.route("v0").nodes[-1] == "cn-spot-L1"
@@ -217,3 +222,32 @@ def _node_s(g: nx.DiGraph, r: TimedRoute) -> list[float]:
 
 def _s_at(r: TimedRoute, t: float) -> float:
     return r.position_at(t)
+
+
+def test_a_refused_vehicle_never_crosses_and_turns_back_where_the_map_allows(
+    g: nx.DiGraph,
+) -> None:
+    # On the real maps the lanes are one way with no turnaround before km 0: it holds.
+    p = in_bays(g, PlannerConfig(), bays="L1")
+    p.request("v0", "cn-spot-L1", 0.0)
+    t = p.route("v0").profile[-1][0] + 5.0
+    with pytest.raises(PlanError, match="unreachable"):
+        p.refuse_handoff("v0", t, return_goal="vn-spot-L2")
+    p.refuse_handoff("v0", t)
+    st = p.status("v0")
+    assert st.state == "holding" and st.hold_reason == "handoff refused"
+    assert_safe(p)
+    # A map with a turnaround at the export stop line back onto the import lane.
+    loop = nx.DiGraph(g)
+    attrs = dict(g.edges["handoff:exit@I-AUTO", "vn-scan:entry@I-AUTO"])
+    attrs.update(lane_id="vn-turnaround", kind="connector", zero_crossing=None, offset_m=0.0)
+    loop.add_edge("SL-E-zero", "handoff:exit@I-AUTO", **attrs)
+    q = in_bays(loop, PlannerConfig(), bays="L1 L2")
+    q.request("v0", "cn-spot-L1", 0.0)
+    q.request("v1", "cn-spot-L2", 0.0)
+    t = q.route("v0").profile[-1][0] + 5.0
+    q.refuse_handoff("v0", t, return_goal="vn-spot-L3")
+    r = q.route("v0")
+    assert q.status("v0").state == "moving" and r.nodes[-1] == "vn-spot-L3"
+    assert "handoff:exit@E-AUTO" not in r.nodes  # never across km 0
+    assert_safe(q)
