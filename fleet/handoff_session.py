@@ -675,24 +675,20 @@ class HandoffSession:
                     f"vehicle {body.vehicle.vehicle_id} did not go over in handoff {original}",
                     hid,
                 )
-        h = Handoff(
-            handoff_id=hid,
-            role=Role.RECEIVING,
-            kind="offer" if isinstance(body, pb.HandoffOffer) else "return_request",
-            corridor_id=body.corridor_id,
+        h = self._open_handoff(
+            step,
+            now,
+            hid,
+            Role.RECEIVING,
+            "offer" if isinstance(body, pb.HandoffOffer) else "return_request",
+            body,
+            env,
             from_side=self.cfg.peer.side,
-            vehicle_id=body.vehicle.vehicle_id,
-            consignment_id=body.consignment.consignment_id if body.HasField("consignment") else "",
-            offer_message_id=env.header.message_id,
-            offer_digest=digest,
-            payload=body.SerializeToString(deterministic=True),
+            consignment=body.consignment.consignment_id if body.HasField("consignment") else "",
+            digest=digest,
             state=HState.RECEIVED,
-            expires_at=body.offer_expires_at.ToDatetime(UTC).timestamp(),
-            original_handoff_id=original,
+            original=original,
         )
-        self.st.handoffs[hid] = h
-        self._open.add(hid)
-        self._set(step, h, HState.RECEIVED, now)
         if body.corridor_id not in self.cfg.me.corridors:
             self.refuse(hid, pb.REFUSAL_REASON_CORRIDOR_CLOSED, now, "corridor not served", step)
         elif now >= h.expires_at:
@@ -829,24 +825,20 @@ class HandoffSession:
         step = Step()
         env = self._envelope(step, now, durable=True)
         getattr(env, kind).CopyFrom(body)
-        h = Handoff(
-            handoff_id=hid,
-            role=Role.OFFERING,
-            kind=kind,
-            corridor_id=body.corridor_id,
+        self._open_handoff(
+            step,
+            now,
+            hid,
+            Role.OFFERING,
+            kind,
+            body,
+            env,
             from_side=self.cfg.me.side,
-            vehicle_id=body.vehicle.vehicle_id,
-            consignment_id=consignment,
-            offer_message_id=env.header.message_id,
-            offer_digest=_digest(body),
-            payload=body.SerializeToString(deterministic=True),
+            consignment=consignment,
+            digest=_digest(body),
             state=HState.OFFERED,
-            expires_at=body.offer_expires_at.ToDatetime(UTC).timestamp(),
-            original_handoff_id=original,
+            original=original,
         )
-        self.st.handoffs[hid] = h
-        self._open.add(hid)
-        self._set(step, h, HState.OFFERED, now)
         self._durable(step, env, kind, hid, now)
         return step
 
@@ -1025,6 +1017,43 @@ class HandoffSession:
         h.receipt_id = receipt
         self.st.custody[h.handoff_id] = rec
         step.delta.custody_add.append(rec)
+
+    def _open_handoff(
+        self,
+        step: Step,
+        now: float,
+        hid: str,
+        role: Role,
+        kind: str,
+        body: pb.HandoffOffer | pb.ReturnRequest,
+        env: pb.Envelope,
+        *,
+        from_side: int,
+        consignment: str,
+        digest: str,
+        state: HState,
+        original: str,
+    ) -> Handoff:
+        """Record a new handoff from the offer (or return request) that opens it."""
+        h = Handoff(
+            handoff_id=hid,
+            role=role,
+            kind=kind,
+            corridor_id=body.corridor_id,
+            from_side=from_side,
+            vehicle_id=body.vehicle.vehicle_id,
+            consignment_id=consignment,
+            offer_message_id=env.header.message_id,
+            offer_digest=digest,
+            payload=body.SerializeToString(deterministic=True),
+            state=state,
+            expires_at=body.offer_expires_at.ToDatetime(UTC).timestamp(),
+            original_handoff_id=original,
+        )
+        self.st.handoffs[hid] = h
+        self._open.add(hid)
+        self._set(step, h, state, now)
+        return h
 
     def _set(self, step: Step, h: Handoff, state: HState, now: float) -> None:
         h.state = state
