@@ -284,6 +284,24 @@ class FleetCore:
             m.handoff_accepted = handoff_accepted
         return self._pend(self._route_command(v, m, self._take_seq(), now), now)
 
+    def reroute(
+        self, vehicle_id: str, route: Route, now: float, reserve_to_m: float
+    ) -> RouteCommand:
+        """Replace the active mission's route (same goal or not) with one that passes where
+        the vehicle is and covers what it holds; ``reserve_to_m`` is measured along the new
+        route. Vehicles treat it as a new path (the mission's revision changes)."""
+        v = self.vehicle(vehicle_id)
+        m = v.mission
+        if m is None or m.status is not MissionStatus.ACTIVE:
+            raise FleetError(f"vehicle {vehicle_id!r} has no active mission")
+        if route.corridor != v.corridor:
+            raise FleetError(f"route on {route.corridor}, vehicle {vehicle_id!r} on {v.corridor}")
+        m.route, m.goal, m.revision = route, route.nodes[-1], m.revision + 1
+        m.issued_at = now
+        m.progress_m = float(route.line.project(Point(v.x, v.y)))
+        m.reservation_end_m = max(reserve_to_m, m.progress_m)
+        return self._pend(self._route_command(v, m, self._take_seq(), now), now)
+
     def accept_handoff(self, vehicle_id: str, now: float) -> RouteCommand:
         """The other side accepted the vehicle: it may cross the zero line."""
         m = self.vehicle(vehicle_id).mission
@@ -442,11 +460,11 @@ class FleetCore:
         return RouteCommand(
             v.id,
             v.corridor,
-            m.id,
+            m.path_id,
             seq,
             now,
             m.goal,
-            tuple(route.timed_waypoints(m.issued_at)),
+            m.waypoints(),
             m.reservation_end_m,
             m.handoff_accepted,
             lanes,

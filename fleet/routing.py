@@ -101,10 +101,21 @@ def fastest_route(g: nx.DiGraph, start: str, goal: str) -> Route:
         nodes = nx.dijkstra_path(g, start, goal, weight="travel_time_s")
     except nx.NetworkXNoPath:
         raise RoutingError(f"goal {goal!r} is unreachable from {start!r}") from None
+    return route_along(g, nodes)
+
+
+def route_along(g: nx.DiGraph, nodes: list[str] | tuple[str, ...]) -> Route:
+    """The route that follows ``nodes`` exactly (e.g. a path the traffic planner chose).
+
+    Raises RoutingError when two consecutive nodes are not joined by a lane."""
+    if len(nodes) < 2:
+        raise RoutingError("a route needs at least two nodes")
     legs: list[RouteLeg] = []
     coords: list[tuple[float, float]] = []
     dist = 0.0
     for u, v in itertools.pairwise(nodes):
+        if not g.has_edge(u, v):
+            raise RoutingError(f"{u} -> {v} is not a lane of the guide graph")
         e = g.edges[u, v]
         legs.append(RouteLeg(u, v, e["lane_id"], e["kind"], e["length_m"], e["speed_mps"], dist))
         dist += e["length_m"]

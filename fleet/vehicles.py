@@ -81,6 +81,23 @@ class Mission:
     completed_at: float | None = None
     reservation_end_m: float = 0.0  # how far along the route the vehicle may drive
     handoff_accepted: bool = False  # may its front cross the zero line
+    revision: int = 0  # bumped when the route is replaced (a re-route): vehicles start anew
+    _waypoints: tuple[tuple[int, float], tuple[tuple[float, float, float], ...]] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    def waypoints(self) -> tuple[tuple[float, float, float], ...]:
+        """The path's timed waypoints, computed once per route revision (every
+        reservation extension re-sends them)."""
+        key = (id(self.route), self.issued_at)
+        if self._waypoints is None or self._waypoints[0] != key:
+            self._waypoints = (key, tuple(self.route.timed_waypoints(self.issued_at)))
+        return self._waypoints[1]
+
+    @property
+    def path_id(self) -> str:
+        """What vehicles know the current path by: the mission id, plus its revision."""
+        return self.id if self.revision == 0 else f"{self.id}.r{self.revision}"
 
     @property
     def progress(self) -> float:

@@ -1,0 +1,614 @@
+"""Fleet control: the traffic planner's timed routes executed through reservations.
+
+The planner (:mod:`fleet.traffic_planner`) promises a conflict-free timed route
+per vehicle; the core (:mod:`fleet.core`) turns routes into sequenced commands
+and tracks what vehicles report. Real vehicles do not follow a plan to the
+second (they accelerate slowly, stop, lose the link), so plans alone cannot
+keep them apart. This module executes plans the way robust MAPF execution does
+(an action-dependency view, Hönig et al. 2019), with two rules checked on every
+tick against what vehicles *actually* did:
+
+1. **Space**: a vehicle drives only within its reservation, a stretch of its
+   route from its body to a reservation end. Reservations of different
+   vehicles never come within the minimum gap of each other on a lane, and
+   only one vehicle at a time holds the area around a junction. A reservation
+   is only ever extended (never pulled back under a moving vehicle), and it is
+   kept blocked while a vehicle is offline: it may be anywhere inside it.
+2. **Order**: at every junction, vehicles reserve across it in the order
+   their plans pass it. A vehicle planned second waits for the first even if
+   it arrives early, so execution keeps the plan's (deadlock-free) order.
+
+The reservation end follows the plan a few seconds ahead (``lookahead_s``), so
+vehicles keep the plan's pace but never get ahead of it by more than that; a
+vehicle that falls behind its plan by more than ``lag_m`` is re-planned from
+where it really is. Everything is pure: the caller passes time in and sends the
+returned commands out.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import networkx as nx
+
+from fleet.core import (
+    Command,
+    CommandAck,
+    Event,
+    FleetCore,
+    FleetError,
+    MissionCompleted,
+    RouteCommand,
+    VehicleWentOffline,
+)
+from fleet.routing import Route, RoutingError, route_along
+from fleet.timed_route import TimedRoute
+from fleet.traffic_planner import PlanError, PlannerConfig, PlanStatus, Priority, TrafficPlanner
+from fleet.vehicles import MissionStatus, Vehicle, VehicleReport, VehicleStatus
+
+LOOKAHEAD_S = 8.0  # how far ahead of the plan's "now" a reservation reaches
+MIN_STEP_M = 3.0  # smaller extensions wait for the next tick (fewer commands)
+LAG_M = 30.0  # behind the plan by more than this: re-plan from the real position
+RESYNC_EVERY_S = 5.0  # at most one lag re-plan per corridor this often
+RETRY_S = 10.0  # a vehicle the planner could not place yet is tried again this often
+JUNCTION_CLEAR_M = 2.0  # the least junction area on each lane that meets at a junction
+SIDE_CLEAR_M = 3.5  # centre lines this far apart: two vehicles side by side do not touch
+
+
+@dataclass
+class _Track:
+    """What the controller knows about one vehicle's plan and its execution."""
+
+    corridor: str
+    plan: TimedRoute | None = None  # the planner route the core's mission follows
+    offset_m: float = 0.0  # core route distance = planner route distance + offset
+    broken: bool = False
+
+
+class FleetControl:
+    """Planner per corridor + the fleet core, executing plans through reservations."""
+
+    def __init__(
+        self,
+        graphs: Mapping[str, nx.DiGraph],
+        *,
+        planner_config: PlannerConfig | None = None,
+        stale_after_s: float = 2.0,
+        first_seq: int = 1,
+        lookahead_s: float = LOOKAHEAD_S,
+    ) -> None:
+        self.graphs = dict(graphs)
+        self.core = FleetCore(self.graphs, stale_after_s=stale_after_s, first_seq=first_seq)
+        self.cfg = planner_config or PlannerConfig()
+        self.planners = {c: TrafficPlanner(g, self.cfg) for c, g in self.graphs.items()}
+        self.lookahead_s = lookahead_s
+        self._t: dict[str, _Track] = {}
+        self._last_resync: dict[str, float] = {}
+        self._last_retry: dict[str, float] = {}
+        self._order_cache: dict[str, tuple[tuple[int, ...], dict[str, list[str]]]] = {}
+        self.closed: dict[str, dict[str, str]] = {c: {} for c in self.graphs}
+        self._junctions = {
+            c: frozenset(n for n in g if g.in_degree(n) >= 2 or g.out_degree(n) >= 2)
+            for c, g in self.graphs.items()
+        }
+        self._zone = {c: junction_zones(g, self._junctions[c]) for c, g in self.graphs.items()}
+
+    # ----------------------------------------------------------------- registry
+
+    def add_vehicle(
+        self,
+        vid: str,
+        corridor: str,
+        node: str,
+        now: float,
+        priority: Priority = Priority.STANDARD,
+    ) -> Vehicle:
+        """Register a vehicle standing at a lane-graph node (its home spot)."""
+        v = self.core.add_vehicle(vid, corridor, node, now)
+        g = self.graphs[corridor]
+        nodes, s = _standing_path(g, node, self.cfg.rules.min_spacing_m)
+        try:
+            self.planners[corridor].add_vehicle(vid, nodes, s, now, priority)
+        except PlanError as e:
+            del self.core.vehicles[vid]
+            raise FleetError(str(e)) from None
+        self._t[vid] = _Track(corridor)
+        return v
+
+    # ------------------------------------------------------------------ queries
+
+    def plan_status(self, vid: str) -> PlanStatus:
+        return self._planner(vid).status(vid)
+
+    def timed_route(self, vid: str) -> TimedRoute:
+        return self._planner(vid).route(vid)
+
+    def closed_lanes(self) -> dict[str, dict[str, str]]:
+        return {c: dict(lanes) for c, lanes in self.closed.items()}
+
+    # --------------------------------------------------------------- operations
+
+    def send_to(
+        self, vid: str, goal: str, now: float, priority: Priority | None = None
+    ) -> list[Command]:
+        """Plan a conflict-free route to ``goal`` and start executing it."""
+        v = self.core.vehicle(vid)
+        if v.status is VehicleStatus.OFFLINE:
+            raise FleetError(f"vehicle {vid!r} is offline")
+        if v.mission is not None and v.mission.status is MissionStatus.ACTIVE:
+            raise FleetError(f"vehicle {vid!r} is busy with mission {v.mission.id}")
+        self._sync([vid], now)
+        try:
+            self._planner(vid).request(vid, goal, now, priority)
+        except PlanError as e:
+            raise FleetError(str(e)) from None
+        return self._follow_plans(v.corridor, now)
+
+    def accept_handoff(self, vid: str, now: float) -> list[Command]:
+        """The other side accepted: the vehicle may plan, reserve and drive across km 0."""
+        v = self.core.vehicle(vid)
+        m = v.mission
+        if m is None or m.status is not MissionStatus.ACTIVE:
+            raise FleetError(f"vehicle {vid!r} has no active mission")
+        self._planner(vid).accept_handoff(vid, now)
+        out: list[Command] = [self.core.accept_handoff(vid, now)]
+        return out + self._follow_plans(v.corridor, now)
+
+    def refuse_handoff(self, vid: str, now: float, return_goal: str | None = None) -> list[Command]:
+        """The other side refused: hold at the stop line, or go to ``return_goal``."""
+        v = self.core.vehicle(vid)
+        try:
+            self._planner(vid).refuse_handoff(vid, now, return_goal)
+        except PlanError as e:
+            raise FleetError(str(e)) from None
+        return self._follow_plans(v.corridor, now)
+
+    def close_lane(self, corridor: str, lane: str, now: float, reason: str = "") -> list[Command]:
+        """No vehicle enters ``lane`` any more; the rest re-route or hold."""
+        p = self._corridor(corridor)
+        if lane in self.closed[corridor]:
+            raise FleetError(f"lane {lane!r} is already closed")
+        self._sync(self._ids(corridor), now, force=True)
+        try:
+            p.close_lane(lane, now)
+        except PlanError as e:
+            raise FleetError(str(e)) from None
+        self.closed[corridor][lane] = reason or "closed"
+        return self._follow_plans(corridor, now)
+
+    def reopen_lane(self, corridor: str, lane: str, now: float) -> list[Command]:
+        p = self._corridor(corridor)
+        if lane not in self.closed[corridor]:
+            raise FleetError(f"lane {lane!r} is not closed")
+        self._sync(self._ids(corridor), now, force=True)
+        p.reopen_lane(lane, now)
+        del self.closed[corridor][lane]
+        return self._follow_plans(corridor, now)
+
+    def breakdown(self, vid: str, now: float) -> list[Command]:
+        """The vehicle cannot move (a fault): others are planned around it."""
+        t = self._track(vid)
+        if not t.broken:
+            self._sync([vid], now, force=True)
+            self._planner(vid).breakdown(vid, now)
+            t.broken = True
+        return self._follow_plans(t.corridor, now)
+
+    def repaired(self, vid: str, now: float) -> list[Command]:
+        t = self._track(vid)
+        if t.broken:
+            self._sync([vid], now, force=True)
+            self._planner(vid).repaired(vid, now)
+            t.broken = False
+        return self._follow_plans(t.corridor, now)
+
+    def pause(self, vid: str, now: float, reason: str = "") -> list[Command]:
+        return [self.core.pause(vid, now, reason)]
+
+    def resume(self, vid: str, now: float, reason: str = "") -> list[Command]:
+        return [self.core.resume(vid, now, reason)]
+
+    def estop(self, vid: str, now: float, reason: str = "") -> list[Command]:
+        return [self.core.estop(vid, now, reason)]
+
+    # ------------------------------------------------------------ vehicle input
+
+    def on_report(self, report: VehicleReport, now: float) -> list[Event]:
+        """Fold a state report in; a vehicle back from offline is planned again."""
+        v = self.core.vehicle(report.vehicle_id)
+        was_offline = v.status is VehicleStatus.OFFLINE
+        events = self.core.on_report(report, now)
+        t = self._track(v.id)
+        if was_offline and v.status is not VehicleStatus.OFFLINE and t.broken:
+            self._sync([v.id], now, force=True)
+            self._planner(v.id).repaired(v.id, now)
+            t.broken = False
+        for e in events:
+            if isinstance(e, MissionCompleted):  # the plan is driven: nothing more to adopt
+                t.plan = self._planner(v.id).route(v.id)
+        return events
+
+    def on_ack(self, ack: CommandAck, now: float) -> list[Event]:
+        return self.core.on_ack(ack, now)
+
+    def tick(self, now: float) -> tuple[list[Event], list[Command]]:
+        """Mark stale vehicles offline (and plan around them), re-plan laggards,
+        extend reservations along the plans, and re-send unacknowledged commands."""
+        events = self.core.tick(now)
+        cmds: list[Command] = []
+        for e in events:
+            if isinstance(e, VehicleWentOffline):
+                t = self._track(e.vehicle_id)
+                if not t.broken:
+                    self._sync([e.vehicle_id], now, force=True)
+                    self._planner(e.vehicle_id).breakdown(e.vehicle_id, now)
+                    t.broken = True
+        for corridor in self.graphs:
+            self._retry_unplaced(corridor, now)
+            cmds += self._follow_plans(corridor, now)
+        sent = {(c.vehicle_id, c.seq) for c in cmds}
+        cmds += [c for c in self.core.due_commands(now) if (c.vehicle_id, c.seq) not in sent]
+        return events, cmds
+
+    # -------------------------------------------------------------- execution
+
+    def _follow_plans(self, corridor: str, now: float) -> list[Command]:
+        """Missions follow the current plans; reservations are extended where allowed."""
+        out: list[Command] = []
+        p = self.planners[corridor]
+        for vid in self._ids(corridor):
+            cmd = self._adopt(vid, p.route(vid), now)
+            if cmd is not None:
+                out.append(cmd)
+        out += self._extend(corridor, now)
+        return out
+
+    def _adopt(self, vid: str, plan: TimedRoute, now: float) -> RouteCommand | None:
+        """Make the core's mission follow ``plan`` (a new mission, or a re-route)."""
+        t = self._t[vid]
+        v = self.core.vehicles[vid]
+        if t.plan is plan or v.status is VehicleStatus.OFFLINE:
+            return None
+        m = v.mission
+        active = m is not None and m.status is MissionStatus.ACTIVE
+        plan_moves = plan.profile[-1][1] > plan.profile[0][1] + 1e-6
+        if not active and not plan_moves:
+            t.plan = plan  # standing: nothing to drive
+            return None
+        g = self.graphs[t.corridor]
+        if active:
+            assert m is not None
+            k = _suffix_at(m.route.nodes, plan.nodes)
+            if k is not None:  # same way, the planner only re-timed it
+                t.plan, t.offset_m = plan, m.route.legs[k].start_m if k < len(m.route.legs) else 0.0
+                return None
+            try:
+                route = route_along(g, plan.nodes)
+            except RoutingError:
+                return None
+            if not _same_way_until(m.route, route, m.reservation_end_m, m.progress_m):
+                return None  # committed beyond the fork: re-planned once it stands
+            t.plan, t.offset_m = plan, 0.0
+            return self.core.reroute(vid, route, now, _carry(m.route, route, m.reservation_end_m))
+        if plan.nodes[-1] == v.node and not plan_moves:
+            t.plan = plan
+            return None
+        try:
+            route = route_along(g, plan.nodes)
+        except RoutingError:
+            return None
+        t.plan, t.offset_m = plan, 0.0
+        reserve = route.line.project(_point(v))
+        return self.core.assign(vid, route, now, reserve_to_m=float(reserve))
+
+    def _extend(self, corridor: str, now: float) -> list[Command]:
+        """Grow each reservation towards the plan's position ``lookahead_s`` ahead.
+
+        Walks the route leg by leg from the current reservation end and stops at the
+        first place another vehicle holds (minus the gap), or before a junction that
+        someone else holds or whose turn, by the plans' order, is not yet ours.
+        O(V * (L + V * I)) for V vehicles, L legs ahead and I held intervals each."""
+        gap = self.cfg.rules.min_gap_m
+        junctions = self._junctions[corridor]
+        ids = self._ids(corridor)
+        held = {vid: self._held(vid) for vid in ids}
+        order = self._junction_order(corridor, ids)
+
+        def free_junction(vid: str, node: str) -> bool:
+            if not self._my_turn(vid, node, order):
+                return False
+            return not any(
+                self._touches(corridor, iv, node) for o in ids if o != vid for iv in held[o]
+            )
+
+        out: list[Command] = []
+        for vid in sorted(ids, key=lambda i: (self._t[i].plan is None, self._eta(i), i)):
+            v = self.core.vehicles[vid]
+            m, t = v.mission, self._t[vid]
+            if m is None or m.status is not MissionStatus.ACTIVE or t.plan is None:
+                continue
+            if v.status is VehicleStatus.OFFLINE or t.broken:
+                continue
+            want = min(m.route.length_m, t.plan.position_at(now + self.lookahead_s) + t.offset_m)
+            if want <= m.reservation_end_m + 1e-6:
+                continue
+            end = m.reservation_end_m
+            for leg in m.route.legs:
+                lo_s, length = leg.start_m, leg.length_m
+                if lo_s + length <= end + 1e-9:
+                    continue
+                if lo_s >= want:
+                    break
+                a = max(lo_s, end) - lo_s
+                cap = min(length, want - lo_s)
+                for o in ids:
+                    if o != vid:
+                        for u, w, olo, _ohi in held[o]:
+                            if (u, w) == (leg.u, leg.v) and olo >= a - 1e-9:
+                                cap = min(cap, olo - gap)
+                # Entering a junction's area claims the junction: only in turn, only free.
+                zone = self._zone[corridor].get((leg.u, leg.v, leg.v), 0.0)
+                if leg.v in junctions and cap > length - zone:
+                    mine = any(self._touches(corridor, iv, leg.v) for iv in held[vid])
+                    if not mine and not free_junction(vid, leg.v):
+                        cap = min(cap, length - zone - 0.1)
+                if cap <= a + 1e-9:
+                    break
+                end = lo_s + cap
+                if cap < min(length, want - lo_s) - 1e-9:
+                    break
+            grown = end - m.reservation_end_m
+            if grown > 1e-6 and (grown >= MIN_STEP_M or end >= m.route.length_m - 1e-6):
+                out.append(self.core.extend(vid, end, now))
+                held[vid] = self._held(vid)
+        return out
+
+    def _eta(self, vid: str) -> float:
+        eta = self._planner(vid).status(vid).eta_s
+        return 1e18 if eta is None else eta
+
+    def _held(self, vid: str) -> list[tuple[str, str, float, float]]:
+        """Edge intervals (u, w, from, to in metres along the edge) the vehicle holds:
+        its body (from its rear) to its reservation end, or its body when it stands."""
+        v = self.core.vehicles[vid]
+        rules = self.cfg.rules
+        m = v.mission
+        if m is not None and m.status is MissionStatus.ACTIVE:
+            lo = m.progress_m - rules.vehicle_length_m
+            if v.status is VehicleStatus.OFFLINE:
+                lo -= rules.vehicle_length_m  # it may be a little behind its last report
+            return _intervals(m.route.nodes, self.graphs[v.corridor], lo, m.reservation_end_m)
+        r = self._planner(vid).route(vid)
+        s = r.profile[-1][1]
+        return _intervals(r.nodes, self.graphs[v.corridor], s - rules.vehicle_length_m, s)
+
+    def _junction_order(self, corridor: str, ids: list[str]) -> dict[str, list[str]]:
+        """Junction -> vehicles in the order their current plans first pass it (cached
+        until a plan changes)."""
+        key = tuple(id(self._t[vid].plan) for vid in ids)
+        cached = self._order_cache.get(corridor)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        order = self._compute_junction_order(corridor, ids)
+        self._order_cache[corridor] = (key, order)
+        return order
+
+    def _compute_junction_order(self, corridor: str, ids: list[str]) -> dict[str, list[str]]:
+        g = self.graphs[corridor]
+        passes: dict[str, list[tuple[float, str]]] = {}
+        for vid in ids:
+            t = self._t[vid]
+            if t.plan is None:
+                continue
+            r = t.plan
+            s = 0.0
+            s_end = r.profile[-1][1]
+            s_first = r.profile[0][1]
+            for u, w in itertools.pairwise(r.nodes):
+                if u in self._junctions[corridor] and s_first - 1e-6 <= s <= s_end + 1e-6:
+                    passes.setdefault(u, []).append((r.time_at(s)[0], vid))
+                s += g.edges[u, w]["length_m"]
+        return {n: [vid for _, vid in sorted(p)] for n, p in passes.items()}
+
+    def _touches(self, corridor: str, iv: tuple[str, str, float, float], node: str) -> bool:
+        """Does the held interval reach into the junction area of ``node``?"""
+        u, w, lo, hi = iv
+        zone = self._zone[corridor]
+        if u == node and lo <= zone.get((u, w, node), JUNCTION_CLEAR_M):
+            return True
+        if w == node:
+            length = self.graphs[corridor].edges[u, w]["length_m"]
+            return bool(hi >= length - zone.get((u, w, node), JUNCTION_CLEAR_M))
+        return False
+
+    def _my_turn(self, vid: str, node: str, order: dict[str, list[str]]) -> bool:
+        """Every vehicle planned through ``node`` before ``vid`` has reserved across it."""
+        for o in order.get(node, []):
+            if o == vid:
+                return True
+            if not self._past(o, node):
+                return False
+        return True
+
+    def _past(self, vid: str, node: str) -> bool:
+        v = self.core.vehicles[vid]
+        m = v.mission
+        if m is None or m.status is not MissionStatus.ACTIVE:
+            return True
+        for leg in m.route.legs:
+            if leg.u == node:
+                return m.reservation_end_m > leg.start_m + 1e-6
+        return True
+
+    # ------------------------------------------------------------- re-planning
+
+    def _lag(self, vid: str, now: float) -> float:
+        """How far the vehicle is behind its plan (m); 0 without a plan being driven."""
+        t = self._t[vid]
+        m = self.core.vehicles[vid].mission
+        if t.plan is None or m is None or m.status is not MissionStatus.ACTIVE:
+            return 0.0
+        return t.plan.position_at(now) - (m.progress_m - t.offset_m)
+
+    def _sync(self, vids: list[str], now: float, force: bool = False) -> None:
+        """Tell the planner where vehicles really are when they lag their plans."""
+        by_corridor: dict[str, dict[str, float]] = {}
+        for vid in vids:
+            t = self._t[vid]
+            m = self.core.vehicles[vid].mission
+            if t.plan is None or m is None or m.status is not MissionStatus.ACTIVE:
+                continue
+            if t.plan is not self.planners[t.corridor].route(vid):
+                continue  # the planner already moved on; positions would not match
+            lag = self._lag(vid, now)
+            if lag > (1.0 if force else LAG_M):
+                s = max(t.plan.profile[0][1], m.progress_m - t.offset_m)
+                by_corridor.setdefault(t.corridor, {})[vid] = s
+        for corridor, positions in by_corridor.items():
+            try:
+                self.planners[corridor].replan_all(now, positions)
+            except PlanError:
+                continue
+            self._last_resync[corridor] = now
+
+    def _retry_unplaced(self, corridor: str, now: float) -> None:
+        """The planner keeps a vehicle standing when it found no safe plan; nothing it
+        waits for is named, so no change would wake it: try it again now and then."""
+        p = self.planners[corridor]
+        for vid in self._ids(corridor):
+            st = p.status(vid)
+            if st.state != "holding" or st.goal is None or st.hold_reason != "no safe plan yet":
+                continue
+            if now - self._last_retry.get(vid, -1e18) < RETRY_S:
+                continue
+            self._last_retry[vid] = now
+            self._sync([vid], now, force=True)
+            try:
+                p.request(vid, st.goal, now)
+            except PlanError:
+                continue
+
+    # ---------------------------------------------------------------- helpers
+
+    def _ids(self, corridor: str) -> list[str]:
+        return sorted(vid for vid, t in self._t.items() if t.corridor == corridor)
+
+    def _track(self, vid: str) -> _Track:
+        try:
+            return self._t[vid]
+        except KeyError:
+            raise FleetError(f"unknown vehicle {vid!r}") from None
+
+    def _planner(self, vid: str) -> TrafficPlanner:
+        return self.planners[self._track(vid).corridor]
+
+    def _corridor(self, corridor: str) -> TrafficPlanner:
+        try:
+            return self.planners[corridor]
+        except KeyError:
+            raise FleetError(f"unknown corridor {corridor!r}") from None
+
+
+def _point(v: Vehicle) -> object:
+    from shapely import Point
+
+    return Point(v.x, v.y)
+
+
+def _standing_path(g: nx.DiGraph, node: str, behind_m: float) -> tuple[list[str], float]:
+    """A path ending at ``node`` reaching ``behind_m`` back (the body's stretch), and the
+    front's distance along it; a node nothing leads into gets its first out-edge."""
+    nodes = [node]
+    length = 0.0
+    while length < behind_m:
+        preds = sorted(g.predecessors(nodes[0]))
+        preds = [p for p in preds if p not in nodes]
+        if not preds:
+            break
+        length += g.edges[preds[0], nodes[0]]["length_m"]
+        nodes.insert(0, preds[0])
+    if len(nodes) >= 2:
+        return nodes, length
+    succ = sorted(g.successors(node))
+    if not succ:
+        raise FleetError(f"node {node!r} is not on any lane")
+    return [node, succ[0]], 0.0
+
+
+def _suffix_at(route_nodes: tuple[str, ...], plan_nodes: tuple[str, ...]) -> int | None:
+    """Index k with ``route_nodes[k:] == plan_nodes``: the plan is the same way, re-timed."""
+    n = len(plan_nodes)
+    for k in range(len(route_nodes) - n, -1, -1):
+        if route_nodes[k : k + n] == plan_nodes and k + n == len(route_nodes):
+            return k
+    return None
+
+
+def _same_way_until(old: Route, new: Route, until_m: float, at_m: float) -> bool:
+    """The new route covers every edge of the old one from where the vehicle is up to
+    ``until_m`` (what it holds), so switching cannot take it off its reservation."""
+    new_edges = {(leg.u, leg.v) for leg in new.legs}
+    for leg in old.legs:
+        if leg.start_m >= until_m - 1e-6:
+            break
+        if leg.start_m + leg.length_m <= at_m - 1e-6:
+            continue  # behind the vehicle
+        if (leg.u, leg.v) not in new_edges:
+            return False
+    return True
+
+
+def _carry(old: Route, new: Route, at_m: float) -> float:
+    """The point ``at_m`` along ``old`` measured along ``new`` (which shares its edge)."""
+    leg = old.leg_at(at_m)
+    for nleg in new.legs:
+        if (nleg.u, nleg.v) == (leg.u, leg.v):
+            return nleg.start_m + min(leg.length_m, at_m - leg.start_m)
+    return 0.0
+
+
+def _intervals(
+    nodes: tuple[str, ...], g: nx.DiGraph, lo: float, hi: float
+) -> list[tuple[str, str, float, float]]:
+    out = []
+    s = 0.0
+    for u, w in itertools.pairwise(nodes):
+        length = g.edges[u, w]["length_m"]
+        a, b = max(lo, s), min(hi, s + length)
+        if b >= a and b > s - 1e-9 and a < s + length + 1e-9:
+            out.append((u, w, a - s, b - s))
+        s += length
+    if lo < 0 and nodes:  # the body reaches back before the route's first node
+        first = nodes[0]
+        for p in sorted(g.predecessors(first)):
+            length = g.edges[p, first]["length_m"]
+            out.append((p, first, max(0.0, length + lo), length))
+            break
+    return out
+
+
+def junction_zones(g: nx.DiGraph, junctions: frozenset[str]) -> dict[tuple[str, str, str], float]:
+    """(u, w, junction) -> how far from the junction, along edge (u, w), a vehicle's
+    centre line is still within ``SIDE_CLEAR_M`` of another lane meeting there.
+
+    A vehicle whose body is within that stretch stands in the junction's area: two
+    converging lanes may be a body's width apart well before their common node.
+    O(J * D * E) for J junctions, D sample points per edge and E edges meeting."""
+    out: dict[tuple[str, str, str], float] = {}
+    for n in junctions:
+        edges = [(u, n) for u in g.predecessors(n)] + [(n, w) for w in g.successors(n)]
+        for u, w in edges:
+            line = g.edges[u, w]["geometry"]
+            others = [g.edges[e]["geometry"] for e in edges if e != (u, w)]
+            length = float(line.length)
+            d = JUNCTION_CLEAR_M
+            while d < length:
+                at = length - d if w == n else d
+                p = line.interpolate(at)
+                if all(o.distance(p) >= SIDE_CLEAR_M for o in others):
+                    break
+                d += 0.5
+            out[(u, w, n)] = min(d, length)
+    return out
