@@ -194,7 +194,7 @@ def _command_case(impl: str, seconds: float, env: dict[str, str]) -> dict[str, A
             maps, graphs = load_corridors(("huu-nghi",))
             orch = TimedOrchestrator(maps, graphs, stale_after_s=1e9)
             for vid in ids:
-                orch.add_vehicle(vid, "huu-nghi", "vn-spot-L1", 0.0)
+                orch.core.add_vehicle(vid, "huu-nghi", "vn-spot-L1", 0.0)  # link only: unplanned
             bridge = FleetBridgeNode(orch, use_sim_time=False)
             ex.add_node(bridge)
             pubs = [bridge.command_pubs[vid] for vid in ids]
@@ -309,7 +309,7 @@ def _state_case(impl: str, seconds: float, env: dict[str, str]) -> dict[str, Any
             maps, graphs = load_corridors(("huu-nghi",))
             orch = CountingOrchestrator(maps, graphs, stale_after_s=1e9)
             for vid in ids:
-                orch.add_vehicle(vid, "huu-nghi", "vn-spot-L1", 0.0)
+                orch.core.add_vehicle(vid, "huu-nghi", "vn-spot-L1", 0.0)  # link only: unplanned
             node: Any = FleetBridgeNode(orch, use_sim_time=False)
         else:
             node = rclpy.create_node("bench_counter")

@@ -65,6 +65,7 @@ class _Track:
     plan: TimedRoute | None = None  # the planner route the core's mission follows
     offset_m: float = 0.0  # core route distance = planner route distance + offset
     broken: bool = False
+    mission_id: str | None = None  # the core mission this controller steers (others: manual)
 
 
 class FleetControl:
@@ -220,15 +221,32 @@ class FleetControl:
         v = self.core.vehicle(report.vehicle_id)
         was_offline = v.status is VehicleStatus.OFFLINE
         events = self.core.on_report(report, now)
-        t = self._track(v.id)
+        t = self._t.get(v.id)
+        if t is None:  # registered with the core only (driven by hand): nothing to plan
+            return events
         if was_offline and v.status is not VehicleStatus.OFFLINE and t.broken:
             self._sync([v.id], now, force=True)
             self._planner(v.id).repaired(v.id, now)
             t.broken = False
         for e in events:
-            if isinstance(e, MissionCompleted):  # the plan is driven: nothing more to adopt
-                t.plan = self._planner(v.id).route(v.id)
+            if isinstance(e, MissionCompleted) and e.mission_id == t.mission_id:
+                t.plan = self._planner(v.id).route(v.id)  # driven: nothing more to adopt
+            elif isinstance(e, MissionCompleted):
+                self._replace(v.id, e.goal, now)  # a manual mission ended: where is it now
         return events
+
+    def _replace(self, vid: str, node: str, now: float) -> None:
+        """Tell the planner a vehicle moved by hand now stands at ``node``."""
+        p = self._planner(vid)
+        g = self.graphs[self._t[vid].corridor]
+        nodes, s = _standing_path(g, node, self.cfg.rules.min_spacing_m)
+        old = p.route(vid)
+        p.remove_vehicle(vid, now)
+        try:
+            p.add_vehicle(vid, nodes, s, now)
+        except PlanError:  # too close to another by the planner's rules: keep the old belief
+            p.add_vehicle(vid, old.nodes, old.position_at(now), now)
+        self._t[vid].plan = p.route(vid)
 
     def on_ack(self, ack: CommandAck, now: float) -> list[Event]:
         return self.core.on_ack(ack, now)
@@ -239,8 +257,8 @@ class FleetControl:
         events = self.core.tick(now)
         cmds: list[Command] = []
         for e in events:
-            if isinstance(e, VehicleWentOffline):
-                t = self._track(e.vehicle_id)
+            if isinstance(e, VehicleWentOffline) and e.vehicle_id in self._t:
+                t = self._t[e.vehicle_id]
                 if not t.broken:
                     self._sync([e.vehicle_id], now, force=True)
                     self._planner(e.vehicle_id).breakdown(e.vehicle_id, now)
@@ -274,12 +292,11 @@ class FleetControl:
         m = v.mission
         active = m is not None and m.status is MissionStatus.ACTIVE
         plan_moves = plan.profile[-1][1] > plan.profile[0][1] + 1e-6
-        if not active and not plan_moves:
-            t.plan = plan  # standing: nothing to drive
-            return None
         g = self.graphs[t.corridor]
         if active:
             assert m is not None
+            if m.id != t.mission_id:
+                return None  # a mission given by hand (tests, manual override): not ours
             k = _suffix_at(m.route.nodes, plan.nodes)
             if k is not None:  # same way, the planner only re-timed it
                 t.plan, t.offset_m = plan, m.route.legs[k].start_m if k < len(m.route.legs) else 0.0
@@ -292,8 +309,8 @@ class FleetControl:
                 return None  # committed beyond the fork: re-planned once it stands
             t.plan, t.offset_m = plan, 0.0
             return self.core.reroute(vid, route, now, _carry(m.route, route, m.reservation_end_m))
-        if plan.nodes[-1] == v.node and not plan_moves:
-            t.plan = plan
+        if not plan_moves and (plan.nodes[-1] == v.node or v.node is None):
+            t.plan = plan  # standing where it is, with no goal: nothing to drive
             return None
         try:
             route = route_along(g, plan.nodes)
@@ -301,7 +318,9 @@ class FleetControl:
             return None
         t.plan, t.offset_m = plan, 0.0
         reserve = route.line.project(_point(v))
-        return self.core.assign(vid, route, now, reserve_to_m=float(reserve))
+        cmd = self.core.assign(vid, route, now, reserve_to_m=float(reserve))
+        t.mission_id = cmd.mission_id
+        return cmd
 
     def _extend(self, corridor: str, now: float) -> list[Command]:
         """Grow each reservation towards the plan's position ``lookahead_s`` ahead.
@@ -329,7 +348,7 @@ class FleetControl:
             m, t = v.mission, self._t[vid]
             if m is None or m.status is not MissionStatus.ACTIVE or t.plan is None:
                 continue
-            if v.status is VehicleStatus.OFFLINE or t.broken:
+            if v.status is VehicleStatus.OFFLINE or t.broken or m.id != t.mission_id:
                 continue
             want = min(m.route.length_m, t.plan.position_at(now + self.lookahead_s) + t.offset_m)
             if want <= m.reservation_end_m + 1e-6:

@@ -20,6 +20,8 @@ def generate_launch_description() -> LaunchDescription:
             DeclareLaunchArgument("db", default_value="sqlite:///var/smartgate.db"),
             DeclareLaunchArgument("sim", default_value="false"),
             DeclareLaunchArgument("rtf", default_value="1.0"),
+            # auto: rclpy's EventsExecutor on wall-clock time (Jazzy+), else single-threaded
+            DeclareLaunchArgument("executor", default_value="auto"),
             Node(
                 package="smartgate",
                 executable="fleet_bridge",
@@ -32,6 +34,10 @@ def generate_launch_description() -> LaunchDescription:
                     LaunchConfiguration("port"),
                     "--db",
                     LaunchConfiguration("db"),
+                    "--sim-time",
+                    LaunchConfiguration("sim"),
+                    "--executor",
+                    LaunchConfiguration("executor"),
                 ],
             ),
             Node(

@@ -110,6 +110,12 @@ def run_orchestrator(
     db: Annotated[
         str, typer.Option(envvar="SMARTGATE_DB_URL", help="SQLAlchemy URL")
     ] = "sqlite:///var/smartgate.db",
+    sim_time: Annotated[
+        bool, typer.Option(help="Follow /clock (simulation); --no-sim-time on a real site.")
+    ] = True,
+    executor: Annotated[
+        str, typer.Option(help="rclpy executor: auto (events on wall-clock time) | events | single")
+    ] = "auto",
 ) -> None:
     """Core + fleet_bridge node + API/UI."""
     from smartgate.runtime import run_orchestrator as run
@@ -120,6 +126,8 @@ def run_orchestrator(
         port,
         db,
         on_ready=lambda url: typer.echo(f"smartgate: live map at {url}  (Ctrl-C stops)"),
+        sim_time=sim_time,
+        executor=executor,
     )
 
 

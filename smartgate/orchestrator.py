@@ -22,7 +22,7 @@ from fleet.core import (
     CommandAck,
     CommandAcked,
     Event,
-    FleetCore,
+    FleetError,
     MissionCompleted,
     ModeCommand,
     OfflineVehicle,
@@ -30,6 +30,7 @@ from fleet.core import (
     Stretch,
     VehicleWentOffline,
 )
+from fleet.fleet_control import FleetControl
 from fleet.vehicles import MissionStatus, Vehicle, VehicleReport
 from maps.corridor_map import CorridorMap
 
@@ -50,13 +51,19 @@ class Orchestrator:
     ) -> None:
         self.maps = maps
         self.graphs = graphs
-        self.core = FleetCore(graphs, stale_after_s=stale_after_s)
+        # Plans (one traffic planner per corridor) executed through reservations.
+        self.control = FleetControl(graphs, stale_after_s=stale_after_s)
+        self.core = self.control.core
+        self.clock = 0.0  # the latest time the orchestrator was told (sim or ROS time)
         self.lock = threading.RLock()
         self.listeners: list[Listener] = []
         self.command_sink: Callable[[Command], None] | None = None  # the ROS bridge
         self.log: list[dict[str, Any]] = []  # events in order, for tests and the demo
         self.seen_at: dict[str, str] = {}  # vehicle id -> wall-clock ISO time of last report
         self.desk: ConsignmentDesk | None = None  # consignments; needs a store (database)
+        # corridor -> a callable returning the handoff link's status (peer, state, since,
+        # last_heard_at, outbox_pending); set by the runtime when a link is configured
+        self.handoff_links: dict[str, Callable[[], dict[str, Any]]] = {}
         if store is not None:
             from smartgate.consignment_desk import desk_for
 
@@ -64,7 +71,7 @@ class Orchestrator:
 
     def add_vehicle(self, vehicle_id: str, corridor: str, node: str, now: float) -> Vehicle:
         with self.lock:
-            v = self.core.add_vehicle(vehicle_id, corridor, node, now)
+            v = self.control.add_vehicle(vehicle_id, corridor, node, now)
         if self.desk is not None:
             self.desk.register_vehicle(vehicle_id, corridor, node)
         return v
@@ -72,9 +79,20 @@ class Orchestrator:
     def send_to(
         self, vehicle_id: str, goal: str, now: float, reserve_to_m: float | None = None
     ) -> RouteCommand:
+        """Send a vehicle to ``goal`` on a conflict-free planned route; with ``reserve_to_m``
+        instead on its fastest route with that fixed reservation (a manual drive: the
+        planner does not steer it, others are still kept out of what it holds)."""
         with self.lock:
-            cmd = self.core.send_to(vehicle_id, goal, now, reserve_to_m)
+            self._tick_clock(now)
+            if reserve_to_m is not None:
+                cmds: list[Command] = [self.core.send_to(vehicle_id, goal, now, reserve_to_m)]
+            else:
+                cmds = self.control.send_to(vehicle_id, goal, now)
             view = self.vehicle_view(self.core.vehicles[vehicle_id])
+        mine = [c for c in cmds if isinstance(c, RouteCommand) and c.vehicle_id == vehicle_id]
+        if not mine:
+            raise FleetError(f"{vehicle_id}: no route to {goal}")
+        cmd = mine[0]
         self._record(
             {
                 "event": "mission_started",
@@ -84,8 +102,8 @@ class Orchestrator:
                 "t": now,
             }
         )
-        if self.command_sink is not None:
-            self.command_sink(cmd)
+        for c in cmds:
+            self._send(c)
         self._emit([], [view])
         return cmd
 
@@ -93,17 +111,19 @@ class Orchestrator:
         with self.lock:
             if r.vehicle_id not in self.core.vehicles:
                 return  # unknown vehicle: the bridge only subscribes known ones
-            events = self.core.on_report(r, now)
+            self._tick_clock(now)
+            events = self.control.on_report(r, now)
             self.seen_at[r.vehicle_id] = datetime.now(UTC).isoformat(timespec="milliseconds")
             views = [self.vehicle_view(self.core.vehicles[r.vehicle_id])] if events else []
         self._after(events, views)
 
     def tick(self, now: float) -> None:
         with self.lock:
-            events = self.core.tick(now)
+            self._tick_clock(now)
+            # offline marking, reservations grown along the plans, re-sends after a link loss
+            events, due = self.control.tick(now)
             ids = {e.vehicle_id for e in events}
             views = [self.vehicle_view(self.core.vehicles[i]) for i in sorted(ids)]
-            due = self.core.due_commands(now)  # re-sends and resumes after a link loss
         self._after(events, views)
         for cmd in due:
             self._send(cmd)
@@ -149,7 +169,7 @@ class Orchestrator:
 
     def ack(self, ack: CommandAck, now: float) -> list[Event]:
         with self.lock:
-            events = self.core.on_ack(ack, now)
+            events = self.control.on_ack(ack, now)
         for e in events:
             if isinstance(e, CommandAcked) and e.status.value == "rejected":
                 self._record(
@@ -247,6 +267,139 @@ class Orchestrator:
             "updated_at": self.seen_at.get(v.id),
             "clock_s": v.last_report,
         }
+
+    # -- operator actions and views beyond vehicles ------------------------
+    def now(self) -> float:
+        """The orchestrator clock: the latest time it was given (sim or ROS time)."""
+        with self.lock:
+            return self.clock
+
+    def _tick_clock(self, now: float) -> None:
+        self.clock = max(self.clock, now)
+
+    def close_lane(self, corridor: str, lane_id: str, now: float, reason: str) -> None:
+        """No guide vehicle enters the lane any more; the traffic re-routes or holds."""
+        with self.lock:
+            self._tick_clock(now)
+            cmds = self.control.close_lane(corridor, lane_id, now, reason or "closed")
+        for c in cmds:
+            self._send(c)
+        self._record(
+            {
+                "event": "lane_closed",
+                "corridor": corridor,
+                "lane": lane_id,
+                "reason": reason,
+                "t": now,
+            }
+        )
+        self._emit([], self.vehicles())
+
+    def reopen_lane(self, corridor: str, lane_id: str, now: float) -> None:
+        with self.lock:
+            self._tick_clock(now)
+            cmds = self.control.reopen_lane(corridor, lane_id, now)
+        for c in cmds:
+            self._send(c)
+        self._record({"event": "lane_reopened", "corridor": corridor, "lane": lane_id, "t": now})
+        self._emit([], self.vehicles())
+
+    def accept_handoff(self, vehicle_id: str, now: float, goal: str | None = None) -> None:
+        """The other side accepted the vehicle: it may cross the zero line (and, with
+        ``goal``, drive on to it: a vehicle whose mission ended at the stop line)."""
+        with self.lock:
+            self._tick_clock(now)
+            v = self.core.vehicle(vehicle_id)
+            m = v.mission
+            if m is not None and m.status is MissionStatus.ACTIVE:
+                cmds = self.control.accept_handoff(vehicle_id, now)
+            else:
+                if goal is None:
+                    raise FleetError(f"{vehicle_id} stands at {v.node}: say where it goes next")
+                cmds = self.control.send_to(vehicle_id, goal, now)  # holds at the line...
+                cmds += self.control.accept_handoff(vehicle_id, now)  # ...until now
+        for c in cmds:
+            self._send(c)
+        self._record({"event": "handoff_accepted", "vehicle_id": vehicle_id, "t": now})
+
+    def refuse_handoff(self, vehicle_id: str, now: float, return_goal: str | None = None) -> None:
+        """The other side refused: the vehicle holds at the stop line, or goes to
+        ``return_goal`` without crossing (when the map has a way back)."""
+        with self.lock:
+            self._tick_clock(now)
+            cmds = self.control.refuse_handoff(vehicle_id, now, return_goal)
+        for c in cmds:
+            self._send(c)
+        self._record(
+            {"event": "handoff_refused", "vehicle_id": vehicle_id, "goal": return_goal, "t": now}
+        )
+
+    def closed_lanes(self) -> dict[str, dict[str, str]]:
+        with self.lock:
+            return self.control.closed_lanes()
+
+    def routes(self) -> list[dict[str, Any]]:
+        """Per vehicle: planned route and reserved stretch (lon/lat), plan state, ETA."""
+        with self.lock:
+            held = {s.vehicle_id: s for s in self.core.reserved_stretches()}
+            for o in self.core.offline_vehicles():
+                held[o.vehicle_id] = o.blocked
+            out: list[dict[str, Any]] = []
+            for v in sorted(self.core.vehicles.values(), key=lambda v: v.id):
+                frame = self.maps[v.corridor].frame
+                m = v.mission
+                active = m is not None and m.status is MissionStatus.ACTIVE
+                route = None
+                if m is not None and active:
+                    coords = [list(frame.to_lonlat(x, y)) for x, y in m.route.line.coords]
+                    route = {"type": "LineString", "coordinates": coords}
+                s = held.get(v.id)
+                reserved = None
+                if s is not None and len(s.coords) >= 2:
+                    coords = [list(frame.to_lonlat(x, y)) for x, y in s.coords]
+                    reserved = {"type": "LineString", "coordinates": coords}
+                st = self.control.plan_status(v.id)
+                state = "broken" if v.status.value == "offline" else st.state
+                if not active and state == "moving":
+                    state = "idle"  # the planner's clock lags; the core knows it arrived
+                out.append(
+                    {
+                        "vehicle_id": v.id,
+                        "corridor": v.corridor,
+                        "route": route,
+                        "reserved": reserved,
+                        "plan_state": state,
+                        "hold_reason": st.hold_reason if active else None,
+                        "eta_s": None if st.eta_s is None else round(st.eta_s, 1),
+                    }
+                )
+            return out
+
+    def link_status(self) -> list[dict[str, Any]]:
+        """Per corridor: the handoff link to the other side, as its session reports it."""
+        out = []
+        for c in sorted(self.maps):
+            link = self.handoff_links.get(c)
+            if link is None:
+                out.append(
+                    {
+                        "corridor": c,
+                        "peer": None,
+                        "state": "not_configured",
+                        "since": None,
+                        "last_heard_at": None,
+                        "outbox_pending": 0,
+                    }
+                )
+            else:
+                out.append({"corridor": c, **link()})
+        return out
+
+    def handoffs(self, limit: int = 50) -> list[dict[str, Any]]:
+        """Recent handoffs, newest first, from the orchestrator's event log."""
+        with self.lock:
+            rows = [e for e in self.log if str(e.get("event", "")).startswith("handoff_")]
+        return list(reversed(rows))[:limit]
 
 
 def _goal_label(attrs: dict[str, Any], lang: str) -> str:

@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import rclpy
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 
 from maps.lane_graph import handoff_points
+from ros_nodes.executors import make_executor
 from smartgate.orchestrator import Orchestrator
 from smartgate.world import CORRIDORS, load_corridors
 
@@ -54,9 +55,13 @@ def _stop_on_signals(stop: threading.Event) -> None:
 
 
 def spin_until(
-    nodes: list[Node], stop: threading.Event, on_idle: Callable[[], None] | None = None
+    nodes: list[Node],
+    stop: threading.Event,
+    on_idle: Callable[[], None] | None = None,
+    executor: str = "single",
+    sim_time: bool = True,
 ) -> None:
-    ex = SingleThreadedExecutor()
+    ex = make_executor(executor, sim_time)
     for n in nodes:
         ex.add_node(n)
     try:
@@ -109,7 +114,11 @@ def run_orchestrator(
     port: int = 8000,
     db_url: str = "sqlite:///var/smartgate.db",
     on_ready: Callable[[str], None] | None = None,
+    sim_time: bool = True,
+    executor: str = "auto",
 ) -> None:
+    """``sim_time``: follow ``/clock`` (simulation); off on a real site (wall-clock ROS
+    time). ``executor``: auto | events | single (see ros_nodes/executors.py)."""
     import uvicorn
 
     from api.app import create_app
@@ -127,7 +136,7 @@ def run_orchestrator(
     logged = 0
 
     rclpy.init(signal_handler_options=rclpy.signals.SignalHandlerOptions.NO)
-    bridge = FleetBridgeNode(orch)
+    bridge = FleetBridgeNode(orch, use_sim_time=sim_time)
     stop = threading.Event()
     pending = {e.vehicle_id: e for e in fleet if e.mission}
     last_save = [0.0]
@@ -151,7 +160,11 @@ def run_orchestrator(
             store.save_vehicles(orch.vehicles())
 
     _stop_on_signals(stop)
-    ros = threading.Thread(target=spin_until, args=([bridge], stop, housekeeping), daemon=True)
+    ros = threading.Thread(
+        target=spin_until,
+        args=([bridge], stop, housekeeping, executor, sim_time),
+        daemon=True,
+    )
     ros.start()
     config = uvicorn.Config(create_app(orch), host=host, port=port, log_level="warning")
     server = uvicorn.Server(config)
@@ -184,7 +197,7 @@ def _parse(argv: list[str] | None, **options: tuple[type, object]) -> argparse.N
     parser = argparse.ArgumentParser()
     parser.add_argument("--corridor", action="append", choices=CORRIDORS)
     for name, (kind, default) in options.items():
-        parser.add_argument(f"--{name}", type=kind, default=default)
+        parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=default)
     args = rclpy.utilities.remove_ros_args(argv if argv is not None else sys.argv)[1:]
     ns, _ = parser.parse_known_args(args)
     ns.corridor = tuple(ns.corridor or CORRIDORS)
@@ -192,11 +205,20 @@ def _parse(argv: list[str] | None, **options: tuple[type, object]) -> argparse.N
 
 
 def orchestrator_main(argv: list[str] | None = None) -> None:
-    """``ros2 run smartgate fleet_bridge [--corridor C] [--host H] [--port N] [--db URL]``."""
+    """``ros2 run smartgate fleet_bridge [--corridor C] [--host H] [--port N] [--db URL]
+    [--sim-time true|false] [--executor auto|events|single]``."""
     a = _parse(
-        argv, host=(str, "127.0.0.1"), port=(int, 8000), db=(str, "sqlite:///var/smartgate.db")
+        argv,
+        host=(str, "127.0.0.1"),
+        port=(int, 8000),
+        db=(str, "sqlite:///var/smartgate.db"),
+        sim_time=(str, "true"),
+        executor=(str, "auto"),
     )
-    run_orchestrator(a.corridor, a.host, a.port, a.db, on_ready=print)
+    sim_time = str(a.sim_time).lower() in ("1", "true", "yes")
+    run_orchestrator(
+        a.corridor, a.host, a.port, a.db, on_ready=print, sim_time=sim_time, executor=a.executor
+    )
 
 
 def sim_main(argv: list[str] | None = None) -> None:
