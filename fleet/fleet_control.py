@@ -141,6 +141,9 @@ class FleetControl:
         if v.mission is not None and v.mission.status is MissionStatus.ACTIVE:
             raise FleetError(f"vehicle {vid!r} is busy with mission {v.mission.id}")
         self._sync([vid], now)
+        belief = self._planner(vid).route(vid)
+        if v.node is not None and belief.nodes[-1] != v.node and goal != v.node:
+            self._replace(vid, v.node, now)  # it stands elsewhere (moved by hand, a restart)
         try:
             self._planner(vid).request(vid, goal, now, priority)
         except PlanError as e:

@@ -135,3 +135,22 @@ def test_bad_requests_are_refused_and_change_nothing(graphs: dict[str, nx.DiGrap
     run(w, 1200.0)
     assert arrived(w) == {"v0", "v1"}
     assert_safe(w)
+
+
+def test_a_vehicle_found_elsewhere_is_planned_from_where_it_stands(
+    graphs: dict[str, nx.DiGraph],
+) -> None:
+    w = World(FleetControl({"huu-nghi": graphs["huu-nghi"]}))
+    w.add("v0", "huu-nghi", "vn-spot-L1")
+    # After a restart the vehicle reports from another bay (the desk snaps it to that node).
+    g = graphs["huu-nghi"]
+    v = w.fc.core.vehicles["v0"]
+    v.node, v.x, v.y = "vn-spot-L3", g.nodes["vn-spot-L3"]["x"], g.nodes["vn-spot-L3"]["y"]
+    car = w.cars["v0"]
+    car.x, car.y = v.x, v.y
+    w.send(w.fc.send_to("v0", "SL-E-zero", w.now))
+    assert w.fc.timed_route("v0").nodes[-1] == "SL-E-zero"
+    assert "vn-spot-L3" in w.fc.timed_route("v0").nodes
+    assert "vn-spot-L1" not in w.fc.timed_route("v0").nodes
+    run(w, 600.0)
+    assert arrived(w) == {"v0"}
