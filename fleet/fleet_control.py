@@ -49,7 +49,7 @@ from fleet.traffic_planner import PlanError, PlannerConfig, PlanStatus, Priority
 from fleet.vehicles import MissionStatus, Vehicle, VehicleReport, VehicleStatus
 
 LOOKAHEAD_S = 8.0  # how far ahead of the plan's "now" a reservation reaches
-MIN_STEP_M = 3.0  # smaller extensions wait for the next tick (fewer commands)
+MIN_STEP_M = 6.0  # smaller extensions wait for a later tick (fewer, smaller commands)
 LAG_M = 30.0  # behind the plan by more than this: re-plan from the real position
 RESYNC_EVERY_S = 5.0  # at most one lag re-plan per corridor this often
 RETRY_S = 10.0  # a vehicle the planner could not place yet is tried again this often
@@ -496,12 +496,16 @@ class FleetControl:
             self._last_resync[corridor] = now
 
     def _retry_unplaced(self, corridor: str, now: float) -> None:
-        """The planner keeps a vehicle standing when it found no safe plan; nothing it
-        waits for is named, so no change would wake it: try it again now and then."""
+        """The planner keeps a vehicle standing where it is when it found no safe plan from
+        there (its route then ends short of its goal); nothing it waits for is named, so no
+        change would wake it: try it again now and then."""
         p = self.planners[corridor]
         for vid in self._ids(corridor):
             st = p.status(vid)
-            if st.state != "holding" or st.goal is None or st.hold_reason != "no safe plan yet":
+            if st.state != "holding" or st.goal is None:
+                continue
+            stuck = st.hold_reason == "no safe plan yet" or p.route(vid).nodes[-1] != st.goal
+            if not stuck:  # it waits for something named: the planner wakes it on a change
                 continue
             if now - self._last_retry.get(vid, -1e18) < RETRY_S:
                 continue

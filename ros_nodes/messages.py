@@ -88,8 +88,26 @@ def path_to_waypoints(msg: Path | RouteMsg) -> list[tuple[float, float, float]]:
     return [(p.pose.position.x, p.pose.position.y, from_time(p.header.stamp)) for p in msg.poses]
 
 
-def route_command_msg(cmd: RouteCommand) -> RouteMsg:
+_PATHS: dict[int, tuple[tuple[tuple[float, float, float], ...], Path]] = {}
+_PATHS_KEPT = 512
+
+
+def _path_of(cmd: RouteCommand) -> Path:
+    """The command's path as a message, built once per path: every reservation extension
+    re-sends the whole path (thousands of poses on a 4 km route) and the core hands out
+    the same waypoints tuple for one path revision."""
+    hit = _PATHS.get(id(cmd.waypoints))
+    if hit is not None and hit[0] is cmd.waypoints:
+        return hit[1]
     path = route_to_path(cmd.corridor, cmd.issued_at, list(cmd.waypoints))
+    if len(_PATHS) >= _PATHS_KEPT:
+        _PATHS.pop(next(iter(_PATHS)))
+    _PATHS[id(cmd.waypoints)] = (cmd.waypoints, path)
+    return path
+
+
+def route_command_msg(cmd: RouteCommand) -> RouteMsg:
+    path = _path_of(cmd)
     msg = RouteMsg()
     msg.header = path.header
     msg.seq = cmd.seq

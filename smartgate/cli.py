@@ -116,6 +116,9 @@ def run_orchestrator(
     executor: Annotated[
         str, typer.Option(help="rclpy executor: auto (events on wall-clock time) | events | single")
     ] = "auto",
+    traffic: Annotated[
+        bool, typer.Option(help="Demo trucks: declarations arrive and are cleared on their own.")
+    ] = False,
 ) -> None:
     """Core + fleet_bridge node + API/UI."""
     from smartgate.runtime import run_orchestrator as run
@@ -128,6 +131,7 @@ def run_orchestrator(
         on_ready=lambda url: typer.echo(f"smartgate: live map at {url}  (Ctrl-C stops)"),
         sim_time=sim_time,
         executor=executor,
+        traffic=traffic,
     )
 
 
@@ -164,11 +168,12 @@ def demo(
     cs = _corridors(corridor)
     flags = [a for c in cs for a in ("--corridor", c)]
     me = [sys.executable, "-m", "smartgate.cli", "run"]
+    orch = ["orchestrator", *flags, "--port", str(port), "--db", db, "--traffic"]
     code = supervise(
         {
             "sim": [*me, "sim", *flags, "--rtf", str(rtf)],
             "vehicles": [*me, "vehicles", *flags],
-            "orchestrator": [*me, "orchestrator", *flags, "--port", str(port), "--db", db],
+            "orchestrator": [*me, *orch],
         },
         ros_env(domain_id),
     )

@@ -40,8 +40,12 @@ class FleetEntry:
 DEMO_FLEET = (
     FleetEntry("hn_01", "huu-nghi", "vn-spot-L1", "export-handoff"),
     FleetEntry("hn_02", "huu-nghi", "vn-spot-C1", None),
+    FleetEntry("hn_03", "huu-nghi", "vn-spot-L3", None),
+    FleetEntry("hn_04", "huu-nghi", "vn-spot-P1", None),
     FleetEntry("tt_01", "tan-thanh", "vn-spot-L1", "export-handoff"),
     FleetEntry("tt_02", "tan-thanh", "vn-spot-P1", None),
+    FleetEntry("tt_03", "tan-thanh", "vn-spot-L3", None),
+    FleetEntry("tt_04", "tan-thanh", "vn-spot-C1", None),
 )
 
 
@@ -116,9 +120,12 @@ def run_orchestrator(
     on_ready: Callable[[str], None] | None = None,
     sim_time: bool = True,
     executor: str = "auto",
+    traffic: bool = False,
 ) -> None:
     """``sim_time``: follow ``/clock`` (simulation); off on a real site (wall-clock ROS
-    time). ``executor``: auto | events | single (see ros_nodes/executors.py)."""
+    time). ``executor``: auto | events | single (see ros_nodes/executors.py).
+    ``traffic``: the demo's arriving trucks (smartgate/demo_traffic.py) feed the desk;
+    without it the demo fleet's first vehicles just drive to the handoff stop line."""
     import uvicorn
 
     from api.app import create_app
@@ -138,11 +145,18 @@ def run_orchestrator(
     rclpy.init(signal_handler_options=rclpy.signals.SignalHandlerOptions.NO)
     bridge = FleetBridgeNode(orch, use_sim_time=sim_time)
     stop = threading.Event()
-    pending = {e.vehicle_id: e for e in fleet if e.mission}
+    pending = {e.vehicle_id: e for e in fleet if e.mission and not traffic}
+    trucks = None
+    if traffic and orch.desk is not None:
+        from smartgate.demo_traffic import DemoTraffic
+
+        trucks = DemoTraffic(orch.desk, corridors)
     last_save = [0.0]
 
     def housekeeping() -> None:
         nonlocal logged
+        if trucks is not None:
+            trucks.tick(bridge.now())
         # Start a demo mission once its vehicle is alive (it has reported).
         for vid in list(pending):
             v = orch.core.vehicles[vid]
