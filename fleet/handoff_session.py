@@ -358,6 +358,11 @@ class HandoffSession:
             return LinkState.LAGGING
         return LinkState.CONNECTED
 
+    @property
+    def last_heard(self) -> float:
+        """When the peer was last heard (a frame, or the connection opening); 0.0: never."""
+        return self._last_rx
+
     def oldest_unacked_age(self, now: float) -> float:
         return now - min(self._sent_at.values()) if self._sent_at else 0.0
 

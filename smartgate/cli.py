@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -119,8 +120,17 @@ def run_orchestrator(
     traffic: Annotated[
         bool, typer.Option(help="Demo trucks: declarations arrive and are cleared on their own.")
     ] = False,
+    handoff_peer: Annotated[
+        str, typer.Option(help="wss://HOST:PORT of the CN side's handoff link (empty: none).")
+    ] = "",
+    certs: Annotated[
+        Path, typer.Option(help="Folder with vn.pem, vn.key and cn-ca.pem (tools/devcerts.py).")
+    ] = Path("var/certs"),
+    handoff_db: Annotated[
+        str, typer.Option(help="SQLAlchemy URL of the handoff link's own records.")
+    ] = "sqlite:///var/handoff-vn.db",
 ) -> None:
-    """Core + fleet_bridge node + API/UI."""
+    """Core + fleet_bridge node + API/UI (+ the handoff link with --handoff-peer)."""
     from smartgate.runtime import run_orchestrator as run
 
     run(
@@ -132,6 +142,9 @@ def run_orchestrator(
         sim_time=sim_time,
         executor=executor,
         traffic=traffic,
+        handoff_peer=handoff_peer,
+        certs=str(certs),
+        handoff_db=handoff_db,
     )
 
 
@@ -161,22 +174,39 @@ def demo(
     rtf: Annotated[float, typer.Option(help="Simulation speed-up.")] = 1.0,
     domain_id: Annotated[int, typer.Option(envvar="ROS_DOMAIN_ID", help="ROS 2 domain.")] = 42,
     db: Annotated[str, typer.Option(envvar="SMARTGATE_DB_URL")] = "sqlite:///var/smartgate.db",
+    peer_port: Annotated[
+        int, typer.Option(help="Port of the reference CN handoff peer (0: no handoff link).")
+    ] = 8765,
 ) -> None:
-    """Run orchestrator, simulator, vehicle nodes and the live map on localhost."""
+    """Run orchestrator, simulator, vehicle nodes, the CN handoff peer and the live map on
+    localhost."""
     from smartgate.supervisor import ros_env, supervise
 
     cs = _corridors(corridor)
     flags = [a for c in cs for a in ("--corridor", c)]
     me = [sys.executable, "-m", "smartgate.cli", "run"]
     orch = ["orchestrator", *flags, "--port", str(port), "--db", db, "--traffic"]
-    code = supervise(
-        {
-            "sim": [*me, "sim", *flags, "--rtf", str(rtf)],
-            "vehicles": [*me, "vehicles", *flags],
-            "orchestrator": [*me, *orch],
-        },
-        ros_env(domain_id),
-    )
+    commands = {
+        "sim": [*me, "sim", *flags, "--rtf", str(rtf)],
+        "vehicles": [*me, "vehicles", *flags],
+    }
+    if peer_port:
+        # The link's records sit beside a SQLite demo database (else under var/).
+        sqlite = db.startswith("sqlite:///")
+        state = Path(db.removeprefix("sqlite:///")).parent if sqlite else Path("var")
+        state.mkdir(parents=True, exist_ok=True)
+        certs = Path("var/certs")
+        if not (certs / "vn.pem").exists():  # dev PKI for both sides
+            devcerts = Path(__file__).resolve().parents[1] / "tools" / "devcerts.py"
+            subprocess.run([sys.executable, str(devcerts), str(certs)], check=True)
+        peer_db = f"sqlite:///{state / 'handoff-peer.db'}"
+        listen = f"127.0.0.1:{peer_port}"
+        commands["peer"] = [sys.executable, "-m", "smartgate.cli", "peer", "--listen", listen]
+        commands["peer"] += ["--certs", str(certs), "--db", peer_db, *flags]
+        orch += ["--handoff-peer", f"wss://{listen}", "--certs", str(certs)]
+        orch += ["--handoff-db", f"sqlite:///{state / 'handoff-vn.db'}"]
+    commands["orchestrator"] = [*me, *orch]
+    code = supervise(commands, ros_env(domain_id))
     typer.echo("smartgate: stopped")
     raise typer.Exit(code)
 

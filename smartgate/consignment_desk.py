@@ -181,6 +181,8 @@ class ConsignmentDesk:
         self._recovery_started: float | None = None
         self._sent: dict[str, tuple[str, float]] = {}  # vehicle -> (goal, clock time sent)
         self._after_commit: list[Callable[[], None]] = []  # commands held until the commit
+        # Vehicles in the other side's custody (set by the handoff agent): never dispatched.
+        self.away: frozenset[str] = frozenset()
         self.load()
 
     # -- start ------------------------------------------------------------------
@@ -293,11 +295,24 @@ class ConsignmentDesk:
 
         return self._change(cid, apply)
 
-    def handover(self, cid: str, *, accepted: bool, actor: str, reason: str) -> ConsignmentRecord:
-        """The other side's answer at the zero line: custody passes, or it is refused."""
+    def handover(
+        self,
+        cid: str,
+        *,
+        accepted: bool,
+        actor: str,
+        reason: str,
+        attention: str | None = None,
+    ) -> ConsignmentRecord:
+        """The other side's answer at the zero line: custody passes, or it is refused.
+
+        ``attention``: what an operator must know (e.g. the vehicle holds at the stop line
+        because the map has no way back before km 0), shown with the record."""
 
         def apply(rec: ConsignmentRecord, now: float) -> None:
             self._step(rec, S.HANDED_OVER if accepted else S.REFUSED, now, actor, reason)
+            if attention is not None:
+                rec.attention = attention
             if accepted:
                 self._unbind(rec, now, "custody passed to the other side")
 
@@ -396,6 +411,8 @@ class ConsignmentDesk:
     def _target(self, rec: ConsignmentRecord) -> str | None:
         """Where the bound vehicle should stand for the consignment's next step."""
         c = rec.consignment
+        if c.state is S.REFUSED and rec.attention is not None:
+            return None  # refused with no way back (see handover): it holds for an operator
         if c.state in (S.QUEUED, S.LOADED, S.REFUSED):
             return rec.pickup
         if c.state in (S.IN_TRANSIT, S.AT_ZERO_LINE):
@@ -449,6 +466,8 @@ class ConsignmentDesk:
         for vid, s in sorted(snaps.items()):
             p = self.profiles.get(vid)
             if p is None or not s.online or s.busy or s.node is None or vid in bound:
+                continue
+            if vid in self.away:
                 continue
             vehicles.append(
                 FleetVehicle(

@@ -304,9 +304,16 @@ class Orchestrator:
         self._record({"event": "lane_reopened", "corridor": corridor, "lane": lane_id, "t": now})
         self._emit([], self.vehicles())
 
-    def accept_handoff(self, vehicle_id: str, now: float, goal: str | None = None) -> None:
+    def accept_handoff(
+        self,
+        vehicle_id: str,
+        now: float,
+        goal: str | None = None,
+        record: dict[str, Any] | None = None,
+    ) -> None:
         """The other side accepted the vehicle: it may cross the zero line (and, with
-        ``goal``, drive on to it: a vehicle whose mission ended at the stop line)."""
+        ``goal``, drive on to it: a vehicle whose mission ended at the stop line).
+        ``record``: more for the log entry (handoff, consignment, direction)."""
         with self.lock:
             self._tick_clock(now)
             v = self.core.vehicle(vehicle_id)
@@ -320,18 +327,33 @@ class Orchestrator:
                 cmds += self.control.accept_handoff(vehicle_id, now)  # ...until now
         for c in cmds:
             self._send(c)
-        self._record({"event": "handoff_accepted", "vehicle_id": vehicle_id, "t": now})
+        self._record(
+            {"event": "handoff_accepted", "vehicle_id": vehicle_id, "t": now, **(record or {})}
+        )
 
-    def refuse_handoff(self, vehicle_id: str, now: float, return_goal: str | None = None) -> None:
+    def refuse_handoff(
+        self,
+        vehicle_id: str,
+        now: float,
+        return_goal: str | None = None,
+        record: dict[str, Any] | None = None,
+    ) -> None:
         """The other side refused: the vehicle holds at the stop line, or goes to
-        ``return_goal`` without crossing (when the map has a way back)."""
+        ``return_goal`` without crossing (when the map has a way back). ``record``: more
+        for the log entry (handoff, consignment, direction, reason)."""
         with self.lock:
             self._tick_clock(now)
             cmds = self.control.refuse_handoff(vehicle_id, now, return_goal)
         for c in cmds:
             self._send(c)
         self._record(
-            {"event": "handoff_refused", "vehicle_id": vehicle_id, "goal": return_goal, "t": now}
+            {
+                "event": "handoff_refused",
+                "vehicle_id": vehicle_id,
+                "goal": return_goal,
+                "t": now,
+                **(record or {}),
+            }
         )
 
     def closed_lanes(self) -> dict[str, dict[str, str]]:

@@ -121,11 +121,16 @@ def run_orchestrator(
     sim_time: bool = True,
     executor: str = "auto",
     traffic: bool = False,
+    handoff_peer: str = "",
+    certs: str = "var/certs",
+    handoff_db: str = "sqlite:///var/handoff-vn.db",
 ) -> None:
     """``sim_time``: follow ``/clock`` (simulation); off on a real site (wall-clock ROS
     time). ``executor``: auto | events | single (see ros_nodes/executors.py).
     ``traffic``: the demo's arriving trucks (smartgate/demo_traffic.py) feed the desk;
-    without it the demo fleet's first vehicles just drive to the handoff stop line."""
+    without it the demo fleet's first vehicles just drive to the handoff stop line.
+    ``handoff_peer``: wss URL of the CN side's handoff link (empty: no link); ``certs``
+    holds vn.pem, vn.key and cn-ca.pem; ``handoff_db`` keeps the link's records."""
     import uvicorn
 
     from api.app import create_app
@@ -141,6 +146,13 @@ def run_orchestrator(
     for e in fleet:
         orch.add_vehicle(e.vehicle_id, e.corridor, e.home, 0.0)
     logged = 0
+    stop_link: Callable[[], None] | None = None
+    if handoff_peer:  # its own thread and event loop: never blocks ROS or the API
+        from smartgate.handoff_agent import start_handoff_agents
+
+        stop_link = start_handoff_agents(
+            orch, orch.desk, corridors, Path(certs), handoff_peer, db_url=handoff_db
+        )
 
     rclpy.init(signal_handler_options=rclpy.signals.SignalHandlerOptions.NO)
     bridge = FleetBridgeNode(orch, use_sim_time=sim_time)
@@ -192,6 +204,8 @@ def run_orchestrator(
             stop.wait(0.2)
     finally:
         stop.set()
+        if stop_link is not None:
+            stop_link()
         server.should_exit = True
         web.join(timeout=5)
         ros.join(timeout=5)
@@ -220,7 +234,8 @@ def _parse(argv: list[str] | None, **options: tuple[type, object]) -> argparse.N
 
 def orchestrator_main(argv: list[str] | None = None) -> None:
     """``ros2 run smartgate fleet_bridge [--corridor C] [--host H] [--port N] [--db URL]
-    [--sim-time true|false] [--executor auto|events|single]``."""
+    [--sim-time true|false] [--executor auto|events|single] [--handoff-peer wss://H:P]
+    [--certs DIR] [--handoff-db URL]``."""
     a = _parse(
         argv,
         host=(str, "127.0.0.1"),
@@ -228,10 +243,22 @@ def orchestrator_main(argv: list[str] | None = None) -> None:
         db=(str, "sqlite:///var/smartgate.db"),
         sim_time=(str, "true"),
         executor=(str, "auto"),
+        handoff_peer=(str, ""),
+        certs=(str, "var/certs"),
+        handoff_db=(str, "sqlite:///var/handoff-vn.db"),
     )
     sim_time = str(a.sim_time).lower() in ("1", "true", "yes")
     run_orchestrator(
-        a.corridor, a.host, a.port, a.db, on_ready=print, sim_time=sim_time, executor=a.executor
+        a.corridor,
+        a.host,
+        a.port,
+        a.db,
+        on_ready=print,
+        sim_time=sim_time,
+        executor=a.executor,
+        handoff_peer=a.handoff_peer,
+        certs=a.certs,
+        handoff_db=a.handoff_db,
     )
 
 

@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 GRACE_S = 10.0
 
@@ -38,7 +38,7 @@ def ros_env(domain_id: int | None = None) -> dict[str, str]:
     return env
 
 
-def supervise(commands: dict[str, Sequence[str]], env: dict[str, str]) -> int:
+def supervise(commands: Mapping[str, Sequence[str]], env: dict[str, str]) -> int:
     """Run the named commands until one exits or we are signalled; return an exit code."""
     procs: dict[str, subprocess.Popen[bytes]] = {}
     stopping = {"flag": False}

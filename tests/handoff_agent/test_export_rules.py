@@ -1,0 +1,185 @@
+"""The pure rules behind the agent: the next step per consignment, the offer body, the maps."""
+
+from __future__ import annotations
+
+import networkx as nx
+import pytest
+
+from fleet.consignments import (
+    Consignment,
+    ConsignmentState,
+    Direction,
+    FruitKind,
+    Goods,
+    GoodsCategory,
+    LabTest,
+)
+from fleet.handoff_codec import new_header, validate_envelope
+from fleet.handoff_export import (
+    ExportAction,
+    export_offer,
+    handoff_id_for,
+    latest_export_handoff,
+    next_export_action,
+    way_back,
+    wire_id,
+    yard_goal,
+)
+from fleet.handoff_proto import handoff_pb2 as pb
+from fleet.handoff_session import Handoff, HState, LinkState, Role
+from smartgate.handoff_peer import PeerRules, decide
+
+S = ConsignmentState
+A = ExportAction
+UP, LAG, DOWN = LinkState.CONNECTED, LinkState.LAGGING, LinkState.DOWN
+
+
+def durian(i: int = 1) -> Consignment:
+    c = Consignment(
+        id=f"VN-2026-{i:06d}",
+        container_number="CSQU3054383",
+        seal_number="ML 0000001",  # a space: not an identifier on the wire
+        goods=Goods(GoodsCategory.FRUIT, FruitKind.DURIAN, temp_min_c=6.0, temp_max_c=10.0),
+        direction=Direction.EXPORT,
+        corridor="huu-nghi",
+        customs_declaration="305000000001",
+        gross_weight_kg=24_500.0,
+        declared_at=0.0,
+        quarantine_certificate="KD-2026-0001",
+        lab_certificates={LabTest.CADMIUM: "LAB-CD-1", LabTest.AURAMINE_O: "LAB-AO-1"},
+    )
+    return c
+
+
+def handoff(state: HState, hid: str = "VN-2026-000001.h1", valid_until: float = 1e12) -> Handoff:
+    return Handoff(
+        handoff_id=hid,
+        role=Role.OFFERING,
+        kind="offer",
+        corridor_id="huu-nghi",
+        from_side=pb.SIDE_VN,
+        vehicle_id="hn-01",
+        consignment_id="VN-2026-000001",
+        offer_message_id="m",
+        offer_digest="d",
+        payload=b"",
+        state=state,
+        expires_at=1e12,
+        valid_until=valid_until,
+    )
+
+
+def step(
+    state: ConsignmentState,
+    h: Handoff | None,
+    link: LinkState = UP,
+    *,
+    at_stop_line: bool = True,
+    past: bool = False,
+    allowed: bool = False,
+) -> ExportAction:
+    return next_export_action(
+        state,
+        h,
+        link,
+        at_stop_line=at_stop_line,
+        past_zero_line=past,
+        crossing_allowed=allowed,
+        now=100.0,
+    )
+
+
+def test_offers_only_at_the_stop_line_on_a_connected_link() -> None:
+    assert step(S.AT_ZERO_LINE, None) is A.OFFER
+    assert step(S.AT_ZERO_LINE, None, DOWN) is A.WAIT
+    assert step(S.AT_ZERO_LINE, None, LAG) is A.WAIT
+    assert step(S.AT_ZERO_LINE, None, at_stop_line=False) is A.WAIT
+    assert step(S.IN_TRANSIT, None) is A.WAIT
+    assert step(S.AT_ZERO_LINE, handoff(HState.OFFERED)) is A.WAIT  # one open offer at a time
+    for lapsed in (HState.EXPIRED, HState.CANCELLED):  # offered again
+        assert step(S.AT_ZERO_LINE, handoff(lapsed)) is A.OFFER
+        assert step(S.AT_ZERO_LINE, handoff(lapsed), DOWN) is A.WAIT
+
+
+def test_an_acceptance_releases_only_while_connected_and_valid() -> None:
+    assert step(S.AT_ZERO_LINE, handoff(HState.ACCEPTED)) is A.RELEASE
+    assert step(S.AT_ZERO_LINE, handoff(HState.ACCEPTED), DOWN) is A.WAIT
+    assert step(S.AT_ZERO_LINE, handoff(HState.ACCEPTED), LAG) is A.WAIT
+    assert step(S.AT_ZERO_LINE, handoff(HState.ACCEPTED, valid_until=50.0)) is A.WAIT
+
+
+def test_released_vehicle_goes_then_reports_its_crossing() -> None:
+    rel = handoff(HState.RELEASED)
+    assert step(S.AT_ZERO_LINE, rel) is A.GO
+    assert step(S.HANDED_OVER, rel) is A.GO  # after a restart: tell the orchestrator again
+    assert step(S.HANDED_OVER, rel, allowed=True) is A.WAIT
+    assert step(S.HANDED_OVER, rel, DOWN, allowed=True, past=True) is A.REPORT_CROSSING
+    assert step(S.HANDED_OVER, handoff(HState.CROSSED), past=True) is A.WAIT
+
+
+def test_custody_closes_the_consignment_once() -> None:
+    assert step(S.HANDED_OVER, handoff(HState.TRANSFERRED)) is A.RECEIVED
+    assert step(S.RECEIVED, handoff(HState.TRANSFERRED)) is A.WAIT
+
+
+def test_refusal_is_recorded_once() -> None:
+    assert step(S.AT_ZERO_LINE, handoff(HState.REFUSED)) is A.REFUSED
+    assert step(S.REFUSED, handoff(HState.REFUSED)) is A.WAIT
+
+
+def test_latest_attempt_wins() -> None:
+    old = handoff(HState.EXPIRED, "VN-2026-000001.h1")
+    new = handoff(HState.OFFERED, "VN-2026-000001.h2")
+    other = handoff(HState.OFFERED, "VN-2026-000002.h1")
+    other.consignment_id = "VN-2026-000002"
+    assert latest_export_handoff([new, old, other], "VN-2026-000001") is new
+    assert latest_export_handoff([other], "VN-2026-000001") is None
+    assert handoff_id_for("VN-2026-000001", 2) == "VN-2026-000001.h2"
+
+
+def test_offer_is_a_valid_frame_the_reference_peer_accepts() -> None:
+    c = durian()
+    body = export_offer(
+        c, handoff_id="VN-2026-000001.h1", vehicle_id="hn_01", now=1.8e9, expires_in_s=600
+    )
+    env = pb.Envelope()
+    vn = pb.PeerId(side=pb.SIDE_VN, system_id="vn-smartgate-lang-son")
+    env.header.CopyFrom(new_header(vn, 1, message_id="vn.1"))
+    env.offer.CopyFrom(body)
+    validate_envelope(env)
+    m = body.consignment
+    assert body.vehicle.vehicle_id == "hn_01" and m.seals[0].seal_number == "ML-0000001"
+    assert [g.hs_code for g in m.goods] == ["081060"]
+    assert m.temperature.set_point_celsius == 8.0 and m.temperature.tolerance_celsius == 2.0
+    kinds = sorted(d.document_type for d in m.documents)
+    assert kinds == sorted(
+        [
+            pb.DOCUMENT_TYPE_CUSTOMS_DECLARATION,
+            pb.DOCUMENT_TYPE_PHYTOSANITARY_CERTIFICATE,
+            pb.DOCUMENT_TYPE_LAB_CERTIFICATE,
+            pb.DOCUMENT_TYPE_LAB_CERTIFICATE,
+        ]
+    )
+    assert decide(PeerRules(), body, 0) is None
+    c.lab_certificates.clear()  # durian without its lab results: the CN rules refuse it
+    bare = export_offer(c, handoff_id="x.h1", vehicle_id="hn_01", now=1.8e9, expires_in_s=600)
+    verdict = decide(PeerRules(), bare, 0)
+    assert verdict is not None and verdict[0] == pb.REFUSAL_REASON_QUARANTINE_NOT_CLEARED
+
+
+@pytest.mark.parametrize("corridor", ["huu-nghi", "tan-thanh"])
+def test_no_way_back_from_the_export_stop_line(
+    graphs: dict[str, nx.DiGraph], corridor: str
+) -> None:
+    g = graphs[corridor]
+    assert not way_back(g, "SL-E-zero", "vn-spot-L1")
+    assert way_back(g, "vn-spot-L1", "SL-E-zero")
+    goal = yard_goal(list(g.nodes), "VN-2026-000001")
+    assert goal is not None and goal.startswith("cn-spot-L")
+    assert yard_goal(list(g.nodes), "VN-2026-000001", "cn-spot-P1") == "cn-spot-P1"
+
+
+def test_wire_ids() -> None:
+    assert wire_id("hn_01") == "hn_01"
+    assert wire_id("ML 0000001") == "ML-0000001"
+    assert wire_id("_x") == "x_x"
