@@ -356,6 +356,16 @@ def _vn_yard(b: Builder, g0: float) -> None:
         "vn-yard-out", "LineString", b.straight(s_hi, D_E4, g0 - 10, D_E4), name="Yard out", **conn
     )
     assert ds[0] > D_E4 and ds[-1] < 130
+    # Back from the bays' exit side to their entry side without leaving the yard, so a
+    # vehicle can go from one spot to another (load after charging, say) on this side.
+    ret = (ds[0] + D_E4) / 2
+    b.add(
+        "vn-yard-return",
+        "LineString",
+        b.straight(s_hi, ret, s_lo, ret),
+        name="Return road",
+        **conn,
+    )
     _yard_bays(b, "vn", "VN", s_lo, s_hi, 1.0, False)
     b.add(
         "vn-yard",
@@ -387,6 +397,14 @@ def _cn_yard(b: Builder, g1: float) -> None:
     )
     b.add(
         "cn-yard-out", "LineString", b.straight(s_lo, D_I4, g1 + 10, D_I4), name="Yard out", **conn
+    )
+    ret = (max(-d + 2 * D_E4 - 12 for d, *_ in _BAYS) + D_I4) / 2  # between bay X1 and out
+    b.add(
+        "cn-yard-return",
+        "LineString",
+        b.straight(s_lo, ret, s_hi, ret),
+        name="Return road",
+        **conn,
     )
     _yard_bays(b, "cn", "CN", s_hi, s_lo, 1.0, True)
     b.add(
