@@ -437,6 +437,7 @@ def _row_values(rec: ConsignmentRecord) -> dict[str, Any]:
         "vehicle_id": rec.vehicle_id,
         "pickup": rec.pickup,
         "attention": rec.attention,
+        "priority": c.priority,  # an operator may re-prioritise it
     }
 
 
@@ -455,7 +456,6 @@ def _row_from(rec: ConsignmentRecord, version: int) -> ConsignmentRow:
         direction=c.direction.value,
         corridor=c.corridor,
         gross_weight_kg=c.gross_weight_kg,
-        priority=c.priority,
         declared_at=c.declared_at,
         version=version,
         **_row_values(rec),
