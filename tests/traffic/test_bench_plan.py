@@ -27,5 +27,8 @@ def test_quick_plan_benchmark_prints_one_json_object() -> None:
         assert r["conflicts"] == 0 and r["success"] is True
         assert r["replan_ms_p50"] <= r["replan_ms_p95"]
         assert r["crossings_per_h"] > 0 and r["trips_done"] > 0
+        # Single requests timed with the whole fleet present, checked too.
+        assert r["probe_requests"] > 0 and r["probe_conflicts"] == 0
+        assert r["probe_replan_ms_p50"] <= r["probe_replan_ms_p95"]
     # Without coordination, ten vehicles on one corridor do collide somewhere.
     assert sum(r["conflicts"] for r in corridor if r["impl"] == "independent") > 0

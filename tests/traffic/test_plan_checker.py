@@ -5,7 +5,7 @@ from __future__ import annotations
 import networkx as nx
 import pytest
 
-from fleet.plan_checker import check_plans
+from fleet.plan_checker import Violation, check_plans
 from fleet.routing import fastest_route
 from fleet.timed_route import SeparationRules, TimedRoute
 
@@ -38,7 +38,7 @@ def g(graphs: dict[str, nx.DiGraph]) -> nx.DiGraph:
     return graphs["huu-nghi"]
 
 
-def kinds(violations: list) -> set[str]:
+def kinds(violations: list[Violation]) -> set[str]:
     return {v.kind for v in violations}
 
 
