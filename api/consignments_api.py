@@ -18,10 +18,11 @@ import json
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.auth import ActionFailed, Ops, User, logged_in, require
 from fleet.consignments import ConsignmentError, ConsignmentState, LabTest
 from fleet.declarations import DeclarationError
 from smartgate.consignment_desk import (
@@ -66,6 +67,20 @@ class Handover(_Body):
     accepted: bool
 
 
+class OperatorNote(BaseModel):
+    """A control-room action: the actor defaults to the logged-in user."""
+
+    model_config = ConfigDict(extra="forbid")
+    actor: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    reason: Text
+
+
+class Priority(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    priority: Annotated[int, Field(ge=0, le=9)]
+    reason: Text
+
+
 def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
     return JSONResponse(
         {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra},
@@ -75,8 +90,39 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
 
 
 def consignments_router(desk_of: Callable[[], ConsignmentDesk | None]) -> APIRouter:
-    """The router; ``desk_of`` returns the running desk (None: no database configured)."""
-    router = APIRouter(prefix="/consignments", tags=["consignments"])
+    """The router; ``desk_of`` returns the running desk (None: no database configured).
+
+    Reading needs a login; declarations and decisions need a controller (the
+    single window and the agencies get controller accounts); hold, release and
+    priority are control-room actions, audited.
+    """
+    router = APIRouter(
+        prefix="/consignments", tags=["consignments"], dependencies=[Depends(logged_in)]
+    )
+    writer = [Depends(require("controller"))]
+    refusals: dict[int | str, dict[str, Any]] = {403: {}, 404: {}, 409: {}, 503: {}}
+
+    def audited(
+        who: User,
+        ops: Ops,
+        action: str,
+        cid: str,
+        params: dict[str, Any],
+        change: Callable[[ConsignmentDesk], ConsignmentRecord],
+    ) -> JSONResponse:
+        def attempt() -> ConsignmentRecord:
+            desk = desk_of()
+            if desk is None:
+                raise ActionFailed(503, "this orchestrator has no database")
+            try:
+                return change(desk)
+            except UnknownConsignment as e:
+                raise ActionFailed(404, str(e)) from None
+            except (ConsignmentError, DeskError, StoreConflict) as e:
+                raise ActionFailed(409, str(e)) from None
+
+        rec = ops.act(who, "controller", action, cid, params, attempt)
+        return JSONResponse(record_view(rec, history=True))
 
     def run(action: Callable[[ConsignmentDesk], ConsignmentRecord]) -> JSONResponse:
         desk = desk_of()
@@ -90,7 +136,7 @@ def consignments_router(desk_of: Callable[[], ConsignmentDesk | None]) -> APIRou
             return problem(409, "Conflict with the consignment's state", str(e))
         return JSONResponse(record_view(rec, history=True))
 
-    @router.post("", status_code=201, responses={200: {}, 409: {}, 422: {}})
+    @router.post("", status_code=201, responses={200: {}, 409: {}, 422: {}}, dependencies=writer)
     async def declare(request: Request) -> JSONResponse:
         """Receive a declaration; idempotent by customs declaration number.
 
@@ -150,7 +196,7 @@ def consignments_router(desk_of: Callable[[], ConsignmentDesk | None]) -> APIRou
         """One consignment with its whole transition history (actor, time, reason)."""
         return run(lambda d: d.get(consignment_id))
 
-    @router.post("/{consignment_id}/customs")
+    @router.post("/{consignment_id}/customs", dependencies=writer, responses=refusals)
     def customs(consignment_id: str, body: Decision) -> JSONResponse:
         """Customs' decision; ``refused`` after clearance holds the consignment."""
         return run(
@@ -162,7 +208,7 @@ def consignments_router(desk_of: Callable[[], ConsignmentDesk | None]) -> APIRou
             )
         )
 
-    @router.post("/{consignment_id}/quarantine")
+    @router.post("/{consignment_id}/quarantine", dependencies=writer, responses=refusals)
     def quarantine(consignment_id: str, body: QuarantineDecision) -> JSONResponse:
         """Plant/health quarantine's decision, with the phytosanitary certificate number."""
         return run(
@@ -175,7 +221,7 @@ def consignments_router(desk_of: Callable[[], ConsignmentDesk | None]) -> APIRou
             )
         )
 
-    @router.post("/{consignment_id}/lab-certificates")
+    @router.post("/{consignment_id}/lab-certificates", dependencies=writer, responses=refusals)
     def lab_certificate(consignment_id: str, body: LabResult) -> JSONResponse:
         """A lab certificate (e.g. durian: cadmium, auramine_o); ``null`` withdraws it."""
         return run(
@@ -188,17 +234,52 @@ def consignments_router(desk_of: Callable[[], ConsignmentDesk | None]) -> APIRou
             )
         )
 
-    @router.post("/{consignment_id}/hold")
-    def hold(consignment_id: str, body: Note) -> JSONResponse:
-        """Hold for inspection: diverts it to the inspection zone (before the crossing)."""
-        return run(lambda d: d.hold(consignment_id, actor=body.actor, reason=body.reason))
+    @router.post("/{consignment_id}/hold", responses=refusals)
+    def hold(consignment_id: str, body: OperatorNote, who: User, ops: Ops) -> JSONResponse:
+        """Hold for inspection: diverts it to the inspection zone (controller; audited)."""
+        actor = body.actor or who.username
+        return audited(
+            who,
+            ops,
+            "consignment.hold",
+            consignment_id,
+            body.model_dump(exclude_none=True),
+            lambda d: d.hold(consignment_id, actor=actor, reason=body.reason),
+        )
 
-    @router.post("/{consignment_id}/release")
-    def release(consignment_id: str, body: Note) -> JSONResponse:
-        """End an inspection hold (back where it was, or queued for a new vehicle)."""
-        return run(lambda d: d.release(consignment_id, actor=body.actor, reason=body.reason))
+    @router.post("/{consignment_id}/release", responses=refusals)
+    def release(consignment_id: str, body: OperatorNote, who: User, ops: Ops) -> JSONResponse:
+        """End an inspection hold: back where it was, or queued (controller; audited)."""
+        actor = body.actor or who.username
+        return audited(
+            who,
+            ops,
+            "consignment.release",
+            consignment_id,
+            body.model_dump(exclude_none=True),
+            lambda d: d.release(consignment_id, actor=actor, reason=body.reason),
+        )
 
-    @router.post("/{consignment_id}/handover")
+    @router.post("/{consignment_id}/priority", responses=refusals)
+    def priority(consignment_id: str, body: Priority, who: User, ops: Ops) -> JSONResponse:
+        """Re-prioritise (0..9, higher first among goods equally perishable; audited)."""
+
+        def change(d: ConsignmentDesk) -> ConsignmentRecord:
+            def apply(rec: ConsignmentRecord, now: float) -> None:
+                rec.consignment.priority = body.priority
+
+            return d._change(consignment_id, apply)  # lead: a public desk.set_priority
+
+        return audited(
+            who,
+            ops,
+            "consignment.priority",
+            consignment_id,
+            body.model_dump(),
+            change,
+        )
+
+    @router.post("/{consignment_id}/handover", dependencies=writer, responses=refusals)
     def handover(consignment_id: str, body: Handover) -> JSONResponse:
         """The other side's answer at the zero line: accepted (custody passes) or refused."""
         return run(
@@ -207,7 +288,7 @@ def consignments_router(desk_of: Callable[[], ConsignmentDesk | None]) -> APIRou
             )
         )
 
-    @router.post("/{consignment_id}/received")
+    @router.post("/{consignment_id}/received", dependencies=writer, responses=refusals)
     def received(consignment_id: str, body: Note) -> JSONResponse:
         """The other side confirms it is in their yard (final)."""
         return run(lambda d: d.received(consignment_id, actor=body.actor, reason=body.reason))

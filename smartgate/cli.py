@@ -11,6 +11,8 @@ from typing import Annotated
 
 import typer
 
+from smartgate.user_cli import user_app
+
 app = typer.Typer(
     help="smartgate: fleet orchestrator for the smart border gate's driverless lanes.",
     no_args_is_help=True,
@@ -30,6 +32,7 @@ app.add_typer(world_app, name="world")
 app.add_typer(bench_app, name="bench")
 consignments_app = typer.Typer(help="Consignments: bulk import.", no_args_is_help=True)
 app.add_typer(consignments_app, name="consignments")
+app.add_typer(user_app, name="user")
 
 CorridorOpt = Annotated[
     list[str] | None,
@@ -209,6 +212,18 @@ def demo(
     code = supervise(commands, ros_env(domain_id))
     typer.echo("smartgate: stopped")
     raise typer.Exit(code)
+
+
+@bench_app.command("live")
+def bench_live(
+    quick: Annotated[bool, typer.Option(help="4 s instead of 12 (smoke run).")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON (the default).")] = True,
+) -> None:
+    """Live stream: 300 vehicles at 10 Hz to 50 WebSocket clients over loopback; p50/p99
+    delivery latency and tick rate against the orchestrator alone."""
+    from bench.live import run
+
+    typer.echo(json.dumps(run(quick=quick)))
 
 
 @bench_app.command("plan")

@@ -140,6 +140,11 @@ def run_orchestrator(
     if db_url.startswith("sqlite:///") and not db_url.startswith("sqlite:////"):
         Path(db_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     store = Store(db_url)
+    from smartgate.auth import ensure_demo_admin
+
+    admin_password = ensure_demo_admin(store)
+    if admin_password is not None:
+        print(f"smartgate: created user admin, password {admin_password} (shown once)", flush=True)
     maps, graphs = load_corridors(corridors)
     orch = Orchestrator(maps, graphs, store=store)  # with the consignment desk
     fleet = fleet_for(corridors)
@@ -192,7 +197,13 @@ def run_orchestrator(
         daemon=True,
     )
     ros.start()
-    config = uvicorn.Config(create_app(orch), host=host, port=port, log_level="warning")
+    config = uvicorn.Config(
+        create_app(orch, store=store),
+        host=host,
+        port=port,
+        log_level="warning",
+        ws_per_message_deflate=False,  # else every live frame is compressed per browser
+    )
     server = uvicorn.Server(config)
     # uvicorn off the main thread installs no signal handlers: we own SIGINT/SIGTERM.
     web = threading.Thread(target=server.run, daemon=True)

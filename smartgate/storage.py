@@ -495,3 +495,9 @@ def _record_from(r: ConsignmentRow, history: list[TransitionEvent]) -> Consignme
         version=r.version,
         persisted=len(history),
     )
+
+
+# The operator tables live beside their code; import them so Base.metadata is the whole schema.
+from smartgate import alarms as _alarms  # noqa: E402, F401
+from smartgate import audit as _audit  # noqa: E402, F401
+from smartgate import auth as _auth  # noqa: E402, F401

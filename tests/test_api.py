@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import networkx as nx
 import pytest
 from fastapi.testclient import TestClient
@@ -10,6 +12,7 @@ from api.app import create_app
 from fleet.vehicles import VehicleReport
 from maps.corridor_map import CorridorMap
 from smartgate.orchestrator import Orchestrator
+from tests.apikit import FAST_HASHER, login, token
 
 
 @pytest.fixture
@@ -21,7 +24,8 @@ def orch(maps: dict[str, CorridorMap], graphs: dict[str, nx.DiGraph]) -> Orchest
 
 
 def test_corridors_and_maps(orch: Orchestrator) -> None:
-    with TestClient(create_app(orch)) as c:
+    with TestClient(create_app(orch, hasher=FAST_HASHER)) as c:
+        login(c, "viewer")
         cs = c.get("/api/v1/corridors").json()
         assert [x["id"] for x in cs] == ["huu-nghi", "tan-thanh"]
         lo_lon, lo_lat, hi_lon, hi_lat = cs[0]["bounds"]
@@ -36,22 +40,23 @@ def test_corridors_and_maps(orch: Orchestrator) -> None:
 
 
 def test_vehicles_and_live_stream(orch: Orchestrator) -> None:
-    with TestClient(create_app(orch)) as c:
+    with TestClient(create_app(orch, hasher=FAST_HASHER)) as c:
+        login(c, "viewer")
         vs = {v["id"]: v for v in c.get("/api/v1/vehicles").json()}
         assert vs["hn_01"]["status"] == "idle" and vs["hn_01"]["mission"] is None
         assert 106.70 < vs["hn_01"]["lon"] < 106.72
         assert c.get("/api/v1/vehicles/ghost").status_code == 404
-        with c.websocket_connect("/ws/live") as ws:
+        with c.websocket_connect(f"/ws/live?token={token(c, 'viewer')}") as ws:
             snap = ws.receive_json()
             assert snap["type"] == "snapshot" and len(snap["vehicles"]) == 2
             orch.send_to("hn_01", "SL-E-zero", 1.0)
             v = orch.core.vehicles["hn_01"]
             orch.report(VehicleReport("hn_01", 2.0, v.x, v.y + 1.0, 1.2, 2.5), 2.0)
-            seen = []
+            seen: list[dict[str, Any]] = []
             while not seen or seen[-1]["speed_mps"] != 2.5:
                 msg = ws.receive_json()
-                assert msg["type"] == "vehicle"
-                seen.append(msg["vehicle"])
+                assert msg["type"] == "delta"
+                seen += [v for v in msg.get("vehicles", []) if v["id"] == "hn_01"]
         last = seen[-1]
         assert last["id"] == "hn_01" and last["status"] == "moving"
         assert last["mission"]["goal"] == "SL-E-zero"
@@ -62,7 +67,7 @@ def test_vehicles_and_live_stream(orch: Orchestrator) -> None:
 
 
 def test_ui_and_its_map_library_are_served_offline(orch: Orchestrator) -> None:
-    with TestClient(create_app(orch)) as c:
+    with TestClient(create_app(orch, hasher=FAST_HASHER)) as c:  # no login: the SPA is public
         index = c.get("/")
         assert index.status_code == 200 and "/vendor/leaflet/leaflet.js" in index.text
         assert c.get("/vendor/leaflet/leaflet.js").status_code == 200

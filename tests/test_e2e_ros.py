@@ -26,6 +26,7 @@ from ros_nodes.fleet_bridge import FleetBridgeNode
 from ros_nodes.guide_vehicle import GuideVehicleNode
 from ros_nodes.sim_world import SimWorldNode
 from smartgate.orchestrator import Orchestrator
+from tests.apikit import FAST_HASHER, login
 
 pytestmark = pytest.mark.ros
 RTF = 4.0  # 6 was flaky on a loaded 2-core machine (control lag in curves)
@@ -108,7 +109,8 @@ def test_guide_vehicle_reaches_the_handoff_point_along_the_planned_lanes(
     cmap_side = world.orch.maps["huu-nghi"].side_of
     assert all(cmap_side(x, y) == "VN" for x, y in positions)
     # The API serves the vehicle's live position.
-    with TestClient(create_app(world.orch)) as client:
+    with TestClient(create_app(world.orch, hasher=FAST_HASHER)) as client:
+        login(client, "viewer")
         (v,) = [x for x in client.get("/api/v1/vehicles").json() if x["id"] == "hn_01"]
     assert v["status"] == "at_handoff" and v["mission"]["progress"] > 0.99
     assert v["lane_id"] == "E-AUTO"

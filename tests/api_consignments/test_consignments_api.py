@@ -14,6 +14,7 @@ from api.app import create_app
 from maps.corridor_map import CorridorMap
 from smartgate.orchestrator import Orchestrator
 from smartgate.storage import Store
+from tests.apikit import FAST_HASHER, login
 from tests.persistence.samples import declaration
 
 URL = "/api/v1/consignments"
@@ -26,8 +27,8 @@ def client(
 ) -> Iterator[TestClient]:
     store = Store(f"sqlite:///{tmp_path}/api.db")
     orch = Orchestrator(maps, graphs, store=store)
-    with TestClient(create_app(orch)) as c:
-        yield c
+    with TestClient(create_app(orch, hasher=FAST_HASHER)) as c:
+        yield login(c, "controller")
     store.close()
 
 
@@ -138,6 +139,8 @@ def test_list_filters(client: TestClient) -> None:
 def test_without_a_database_the_endpoints_say_so(
     maps: dict[str, CorridorMap], graphs: dict[str, nx.DiGraph]
 ) -> None:
-    with TestClient(create_app(Orchestrator(maps, graphs))) as c:
+    with TestClient(create_app(Orchestrator(maps, graphs), hasher=FAST_HASHER)) as c:
+        is_problem(c.get(URL), 401)  # a login comes first
+        login(c, "controller")
         is_problem(c.get(URL), 503)
         is_problem(c.post(URL, json=declaration(1)), 503)

@@ -10,6 +10,7 @@ new dispatch, and the run finishes with everything received on the other side.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import signal
@@ -26,7 +27,8 @@ import pytest
 
 from fleet.consignments import TRANSITIONS
 from fleet.consignments import ConsignmentState as S
-from smartgate.storage import Store
+from smartgate.auth import Auth, UserExists
+from smartgate.storage import Store, opened
 from tests.persistence.databases import DATABASES
 from tests.persistence.samples import declaration, fresh_database
 
@@ -70,6 +72,20 @@ def wait_up(base: str, proc: subprocess.Popen[bytes], d: Path) -> None:
             pass
         time.sleep(0.1)
     raise AssertionError("orchestrator did not come up")
+
+
+def operator_client(base: str, db_url: str) -> httpx.Client:
+    """A logged-in controller (sessions live in the database: the token survives a kill)."""
+    with opened(db_url) as store, contextlib.suppress(UserExists):
+        Auth(store.engine).create_user("crash", "crash-password", "controller")
+    r = httpx.post(
+        f"{base}/api/v1/auth/login",
+        json={"username": "crash", "password": "crash-password"},
+        timeout=10,
+    )
+    r.raise_for_status()
+    token = r.json()["token"]
+    return httpx.Client(base_url=base, timeout=5, headers={"Authorization": f"Bearer {token}"})
 
 
 def post(client: httpx.Client, path: str, body: dict[str, Any]) -> int:
@@ -119,7 +135,7 @@ def test_kill_9_in_a_busy_run_then_restart(db_url: str, tmp_path: Path) -> None:
         wait_up(base, orch, tmp_path)
         posted: set[int] = set()
         # -- busy run: post, clear, answer at the line; kill once several are in flight --
-        with httpx.Client(base_url=base, timeout=5) as client:
+        with operator_client(base, db_url) as client:
             for i in range(1, 17):
                 assert declare_and_clear(client, i) == 201
                 posted.add(i)
@@ -144,7 +160,7 @@ def test_kill_9_in_a_busy_run_then_restart(db_url: str, tmp_path: Path) -> None:
         orch = start("orchestrator", tmp_path, "--db", db_url, "--port", str(port))
         procs.append(orch)
         wait_up(base, orch, tmp_path)
-        with httpx.Client(base_url=base, timeout=5) as client:
+        with operator_client(base, db_url) as client:
             # The sender does not know what got through: it resends everything.
             assert {declare_and_clear(client, i) for i in sorted(posted)} == {200}
             for i in range(17, N + 1):

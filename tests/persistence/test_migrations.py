@@ -17,7 +17,17 @@ from smartgate.storage import Base, Store, alembic_config
 from tests.persistence.databases import DATABASES
 from tests.persistence.samples import fresh_database
 
-TABLES = {"alembic_version", "events", "vehicles", "consignments", "consignment_events"}
+TABLES = {
+    "alembic_version",
+    "events",
+    "vehicles",
+    "consignments",
+    "consignment_events",
+    "users",
+    "sessions",
+    "audit_log",
+    "alarms",
+}
 
 
 @pytest.fixture(params=DATABASES)
