@@ -1,12 +1,14 @@
 // Smartgate live map: wires the map, the corridor switcher, the live feed and the side panel.
 
 import { t, setLang, getLang, initialLang, localName, onLangChange } from './i18n.js';
-import { api } from './api.js';
+import { api, getSession, setSession, onUnauthorized, ApiError, isExpired } from './api.js';
+import { Ops } from './ops.js';
+import { RoutesLayer, ClosedLanesLayer } from './routes.js';
 import { createMap, CorridorLayer } from './mapview.js';
 import { createLegend } from './legend.js';
 import { VehicleLayer } from './vehicles.js';
 import { VehiclePanel, renderKpis } from './panel.js';
-import { LiveFeed } from './live.js';
+import { LiveFeed, liveUrl } from './live.js';
 import { bboxToLatLngBounds } from './geo.js';
 
 const L = globalThis.L;
@@ -32,6 +34,11 @@ let legend;
 let vehicles;
 let panel;
 let switchSeq = 0;
+let routes;
+let closedLanes;
+let ops;
+let feed = null;
+let started = false;
 
 function store(key, value) {
   try {
@@ -100,6 +107,7 @@ async function switchCorridor(id, { fit = true } = {}) {
   document.body.dataset.corridor = id;
   writeHash();
   vehicles.setCorridor(id);
+  routes.setCorridor(id);
   if (state.selected && vehicles.get(state.selected)?.corridor !== id) select(null);
   markDirty();
 
@@ -120,6 +128,10 @@ async function switchCorridor(id, { fit = true } = {}) {
   state.layer = new CorridorLayer(map, gj).addTo(map);
   $('map').dataset.mapLoaded = id;
   if (fit) fitCorridor(false);
+  closedLanes.update([], gj);
+  ops.refreshLanes();
+  ops.renderKpis();
+  ops.renderConsignments();
   markDirty();
 }
 
@@ -148,6 +160,7 @@ function select(id, { pan = false } = {}) {
   if (!id) state.follow = false;
   vehicles.select(id);
   panel.setSelected(id, state.follow);
+  ops.select(id);
   document.body.dataset.selected = id ?? '';
   writeHash();
   if (id && pan) {
@@ -186,6 +199,7 @@ function render() {
   panel.render(here, all.length - here.length);
   panel.setSelected(state.selected, state.follow);
   renderKpis(here);
+  ops.renderVehicle();
 }
 
 function renderConn() {
@@ -245,6 +259,7 @@ function tick() {
   $('clock-date').textContent = fmtDate(now);
   renderConn();
   panel.refresh(); // "updated N s ago"
+  if (started && isExpired(getSession())) sessionLost();
 }
 
 // ---------------------------------------------------------------- language
@@ -261,13 +276,15 @@ function applyLang() {
   vehicles?.relabel();
   renderConn();
   panel?.refresh();
+  ops?.relabel();
+  renderUser();
   $('fit-corridor').title = t('corridor.fit');
 }
 
 // ---------------------------------------------------------------- boot
 
 async function loadCorridors() {
-  for (let attempt = 0; ; attempt++) {
+  for (let attempt = 0; started; attempt++) {
     try {
       const list = await api.corridors();
       if (Array.isArray(list)) return list;
@@ -277,22 +294,122 @@ async function loadCorridors() {
     showError(t('error.corridors'));
     await new Promise((r) => setTimeout(r, Math.min(10000, 1000 * 2 ** attempt)));
   }
+  return [];
 }
+
+// ---------------------------------------------------------------- login
+
+function renderUser() {
+  const s = getSession();
+  $('user-box').hidden = !s;
+  if (!s) return;
+  $('user-name').textContent = s.user?.username ?? '';
+  const role = s.user?.role ?? '';
+  $('user-role').textContent = role ? t(`role.${role}`) : '';
+  $('user-role').dataset.role = role;
+}
+
+function showLogin(message = '') {
+  document.body.dataset.auth = 'out';
+  $('login-screen').hidden = false;
+  const err = $('login-error');
+  err.textContent = message;
+  err.hidden = !message;
+  renderUser();
+  setTimeout(() => $('login-user').focus(), 0);
+}
+
+function hideLogin() {
+  document.body.dataset.auth = 'in';
+  $('login-screen').hidden = true;
+  renderUser();
+}
+
+async function onLoginSubmit(ev) {
+  ev.preventDefault();
+  const user = $('login-user').value.trim();
+  const pass = $('login-pass').value;
+  $('login-submit').disabled = true;
+  try {
+    const res = await api.login(user, pass);
+    setSession({ token: res.token, expires_at: res.expires_at, user: res.user });
+    $('login-pass').value = '';
+    hideLogin();
+    await start();
+  } catch (e) {
+    console.error(e);
+    showLogin(e instanceof ApiError && e.status === 401 ? t('auth.bad_credentials') : t('auth.error', { msg: e.message }));
+  } finally {
+    $('login-submit').disabled = false;
+  }
+}
+
+/** Token refused (expired, server restarted): stop everything and ask for a login again. */
+function sessionLost() {
+  if (!getSession() && !started) return;
+  stopLive();
+  setSession(null);
+  showLogin(t('auth.expired'));
+}
+
+async function logout() {
+  try {
+    await api.logout();
+  } catch {
+    // already invalid: fine
+  }
+  stopLive();
+  setSession(null);
+  showLogin('');
+}
+
+function stopLive() {
+  started = false;
+  feed?.stop();
+  feed = null;
+  ops.stop();
+  state.conn = { state: 'connecting', retryAt: 0 };
+  renderConn();
+  document.body.dataset.ready = 'false';
+}
+
+// ---------------------------------------------------------------- boot
 
 async function main() {
   setLang(initialLang());
   map = createMap($('map'));
   legend = createLegend(map);
+  routes = new RoutesLayer(map);
+  closedLanes = new ClosedLanesLayer(map);
   vehicles = new VehicleLayer(map, { onClick: (id) => select(id === state.selected ? null : id) });
   panel = new VehiclePanel($('vehicle-list'), {
     onSelect: (id) => select(id, { pan: true }),
     onFollow: setFollow,
     laneName: (id) => state.layer?.laneName(id) ?? id,
   });
+  ops = new Ops({
+    user: () => getSession()?.user ?? null,
+    corridor: () => state.corridorId,
+    laneName: (id) => state.layer?.laneName(id) ?? id,
+    vehicle: (id) => vehicles.get(id),
+    routes,
+    onLanes: (lanes) => closedLanes.update(lanes, state.maps.get(state.corridorId)),
+    onRoutes: (list, replace) => {
+      if (replace) routes.replaceAll(list);
+      else for (const r of list) routes.upsert(r);
+      markDirty();
+    },
+  });
   onLangChange(applyLang);
   applyLang();
+  ops.showTab('vehicles');
 
-  $('lang-toggle').addEventListener('click', () => setLang(getLang() === 'vi' ? 'en' : 'vi'));
+  const toggleLang = () => setLang(getLang() === 'vi' ? 'en' : 'vi');
+  $('lang-toggle').addEventListener('click', toggleLang);
+  $('login-lang').addEventListener('click', toggleLang);
+  $('login-form').addEventListener('submit', onLoginSubmit);
+  $('logout-btn').addEventListener('click', logout);
+  onUnauthorized(sessionLost);
   $('corridor-select').addEventListener('change', (ev) => switchCorridor(ev.target.value));
   $('fit-corridor').addEventListener('click', () => fitCorridor(true));
   $('vehicle-other').addEventListener('click', () => {
@@ -300,7 +417,7 @@ async function main() {
     if (other) switchCorridor(other.corridor);
   });
   document.addEventListener('keydown', (ev) => {
-    if (ev.key === 'Escape' && state.selected) select(null);
+    if (ev.key === 'Escape' && state.selected && !$('confirm-dialog').open) select(null);
   });
   map.on('dragstart', () => {
     if (state.follow) setFollow(false);
@@ -311,11 +428,26 @@ async function main() {
   setInterval(tick, 1000);
   setInterval(render, RENDER_MS);
   renderConn();
+  window.smartgate = { state, map, vehicles, routes, closedLanes, ops, select, switchCorridor, get feed() { return feed; } }; // for debugging and e2e tests
 
+  if (getSession()) {
+    hideLogin();
+    await start();
+  } else {
+    showLogin('');
+  }
+}
+
+/** After login: live feed, corridors, panels. */
+async function start() {
+  if (started) return;
+  started = true;
+  ops.applyRole();
   // Live feed first so no update is missed while the map loads; the snapshot replaces everything.
-  const feed = new LiveFeed({
-    onSnapshot: (list) => {
+  feed = new LiveFeed({
+    onSnapshot: (list, msg) => {
       vehicles.replaceAll(list);
+      if (msg) ops.onLive(msg, true);
       if (state.selected && !vehicles.get(state.selected)) select(null);
       markDirty();
     },
@@ -323,16 +455,22 @@ async function main() {
       vehicles.upsert(v);
       markDirty();
     },
+    onDelta: (msg) => ops.onLive(msg, false),
     onState: (s, info = {}) => {
       state.conn = { state: s, retryAt: info.retryAt ?? 0 };
       renderConn();
     },
+    onUnauthorized: sessionLost,
     poll: api.vehicles,
-  });
+  }, () => liveUrl(location, getSession()?.token));
   feed.start();
-  window.smartgate = { state, map, vehicles, feed, select, switchCorridor }; // for debugging and e2e tests
+  ops.start();
 
-  state.corridors = await loadCorridors();
+  if (!state.corridors.length) {
+    state.corridors = await loadCorridors();
+    if (!started) return;
+    showError('');
+  }
   fillCorridorSelect();
   const link = readHash();
   const saved = load(CORRIDOR_KEY);
@@ -342,10 +480,10 @@ async function main() {
     state.corridors[0];
   if (first) await switchCorridor(first.id, { fit: true });
 
-  if (feed.state !== 'live') {
+  if (feed && feed.state !== 'live') {
     try {
       const list = await api.vehicles();
-      if (feed.state !== 'live' && Array.isArray(list)) {
+      if (feed && feed.state !== 'live' && Array.isArray(list)) {
         vehicles.replaceAll(list);
         markDirty();
       }

@@ -31,12 +31,15 @@ function content() {
     item(line(COLORS.stopLine, { width: 3 }).replace('x1="2"', 'x1="12"').replace('x2="30"', 'x2="20"'), t('legend.stop_line'), 'stop-line'),
     item('<span class="lg-marker"><i></i></span>', t('legend.marker'), 'marker'),
     item(line(COLORS.route, { width: 3, dash: '6 4' }), t('legend.route'), 'route'),
+    item(line(COLORS.plan, { width: 2, dash: '4 4' }), t('legend.plan'), 'plan'),
+    item(line(COLORS.reserved, { width: 6 }), t('legend.reserved'), 'reserved'),
+    item(line(COLORS.closed, { width: 6, dash: '3 5' }), t('legend.closed'), 'closed'),
   ];
   const zones = ['yard', 'checkpoint', 'scanning', 'inspection', 'charging', 'parking', 'handoff', 'tunnel'].map((k) =>
     item(swatch(ZONE_COLORS[k]), t(`zone.${k}`), `zone-${k}`),
   );
   const vehicles = STATUSES.map((s) =>
-    item(`<span class="lg-veh" data-status="${s}"><svg viewBox="-16 -16 32 32" width="18" height="18"><path class="veh-shape" d="M0,-12 L9,9 L0,4.5 L-9,9 Z"/></svg></span>`, t(`status.${s}`), `status-${s}`),
+    item(`<span class="lg-veh" data-state="${s}"><svg viewBox="-16 -16 32 32" width="18" height="18"><path class="veh-shape" d="M0,-12 L9,9 L0,4.5 L-9,9 Z"/></svg></span>`, t(`status.${s}`), `status-${s}`),
   );
   return (
     `<h4>${t('legend.lanes')}</h4><ul>${lanes.join('')}</ul>` +

@@ -1,5 +1,8 @@
-// Live vehicle feed: WebSocket /ws/live with reconnect + exponential backoff,
+// Live feed: WebSocket /ws/live?token= with reconnect + exponential backoff,
 // and a REST poll of /api/v1/vehicles while the socket is down.
+// Messages: {"type":"snapshot", vehicles, alarms?, link?, kpis?, routes?} then
+// {"type":"delta", vehicles, alarms?, link?, kpis?, routes?, consignments?}; the older
+// {"type":"vehicle", vehicle} is still understood. Close code 4401 = token missing/expired.
 
 const BACKOFF_MIN_MS = 1000;
 const BACKOFF_MAX_MS = 15000;
@@ -11,21 +14,27 @@ export function backoffDelay(n, rand = Math.random) {
   return Math.round(base * (0.8 + 0.4 * rand()));
 }
 
-export function liveUrl(loc = globalThis.location) {
+export const CLOSE_UNAUTHORIZED = 4401;
+
+export function liveUrl(loc = globalThis.location, token = null) {
   const proto = loc.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${proto}//${loc.host}/ws/live`;
+  const q = token ? `?token=${encodeURIComponent(token)}` : '';
+  return `${proto}//${loc.host}/ws/live${q}`;
 }
 
 /**
  * @param {{
- *   onSnapshot: (vehicles: object[]) => void,
+ *   onSnapshot: (vehicles: object[], msg?: object) => void,
  *   onVehicle: (vehicle: object) => void,
+ *   onDelta?: (msg: object) => void,
+ *   onUnauthorized?: () => void,
  *   onState: (state: 'connecting'|'live'|'reconnecting', info?: {retryAt?: number, attempt?: number}) => void,
  *   poll?: () => Promise<object[]>,
  * }} handlers
  */
 export class LiveFeed {
-  constructor(handlers, url = liveUrl()) {
+  /** `url` may be a function, evaluated at each (re)connect so a fresh token is used. */
+  constructor(handlers, url = () => liveUrl()) {
     this.h = handlers;
     this.url = url;
     this.ws = null;
@@ -59,16 +68,23 @@ export class LiveFeed {
     this._setState(this.attempt === 0 ? 'connecting' : 'reconnecting', { attempt: this.attempt });
     let ws;
     try {
-      ws = new WebSocket(this.url);
+      ws = new WebSocket(typeof this.url === 'function' ? this.url() : this.url);
     } catch (e) {
       this._scheduleReconnect();
       return;
     }
     this.ws = ws;
     ws.onmessage = (ev) => this._onMessage(ev);
-    ws.onclose = () => {
+    ws.onclose = (ev) => {
       if (this.ws !== ws) return;
       this.ws = null;
+      if (ev?.code === CLOSE_UNAUTHORIZED) {
+        // No point retrying with the same token: the app logs out and shows the login screen.
+        this.stop();
+        this._setState('reconnecting');
+        this.h.onUnauthorized?.();
+        return;
+      }
       this._scheduleReconnect();
     };
     ws.onerror = () => {
@@ -88,7 +104,15 @@ export class LiveFeed {
       this.attempt = 0;
       this._stopPolling();
       this._setState('live');
-      this.h.onSnapshot?.(msg.vehicles);
+      this.h.onSnapshot?.(msg.vehicles, msg);
+    } else if (msg.type === 'delta') {
+      if (this.state !== 'live') {
+        this.attempt = 0;
+        this._stopPolling();
+        this._setState('live');
+      }
+      for (const v of Array.isArray(msg.vehicles) ? msg.vehicles : []) this.h.onVehicle?.(v);
+      this.h.onDelta?.(msg);
     } else if (msg.type === 'vehicle' && msg.vehicle) {
       if (this.state !== 'live') {
         this.attempt = 0;

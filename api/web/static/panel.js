@@ -3,6 +3,7 @@
 
 import { t } from './i18n.js';
 import { goalLabel } from './vehicles.js';
+import { displayState } from './theme.js';
 
 const STATUS_ORDER = ['moving', 'holding', 'at_handoff', 'idle', 'offline'];
 
@@ -167,7 +168,9 @@ export class VehiclePanel {
   _fill(row, v) {
     const status = STATUS_ORDER.includes(v.status) ? v.status : 'offline';
     if (row.dataset.status !== status) row.dataset.status = status;
-    setText(row.querySelector('.st-pill'), t(`status.${status}`));
+    const st = displayState(v);
+    if (row.dataset.state !== st) row.dataset.state = st;
+    setText(row.querySelector('.st-pill'), t(`status.${st}`));
     setText(row.querySelector('.spd-val'), status === 'offline' ? '–' : formatSpeedKmh(v.speed_mps));
     setText(row.querySelector('.spd-unit'), ` ${t('unit.kmh')}`);
     setText(row.querySelector('.k-lane'), t('vehicle.lane'));

@@ -1,7 +1,20 @@
 // Colours and line styles of the map, shared by the map layers and the legend.
 // Vehicle status colours live in app.css (--st-*) so list pills and markers match.
 
-export const STATUSES = ['moving', 'holding', 'at_handoff', 'idle', 'offline'];
+export const STATUSES = ['moving', 'holding', 'at_handoff', 'idle', 'paused', 'estopped', 'safe_stop', 'offline'];
+
+/**
+ * The state a controller cares about: the vehicle's own stop modes (e-stop, pause, safe stop)
+ * win over the orchestrator's status, so an e-stopped vehicle never shows as "holding".
+ */
+export function displayState(v) {
+  if (!v) return 'offline';
+  if (v.status === 'offline') return 'offline';
+  if (v.mode === 'estopped') return 'estopped';
+  if (v.mode === 'paused') return 'paused';
+  if (v.mode === 'safe_stop') return 'safe_stop';
+  return STATUSES.includes(v.status) ? v.status : 'offline';
+}
 
 export const COLORS = {
   laneExport: '#38bdf8',
@@ -12,6 +25,10 @@ export const COLORS = {
   stopLine: '#f8fafc',
   route: '#fde047',
   routeDone: '#e2e8f0',
+  plan: '#c4b5fd',
+  reserved: '#fb923c',
+  reservedHold: '#f59e0b',
+  closed: '#ef4444',
 };
 
 export const ZONE_COLORS = {

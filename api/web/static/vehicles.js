@@ -2,7 +2,7 @@
 // between updates with requestAnimationFrame; plus the selected vehicle's route.
 
 import { t, getLang } from './i18n.js';
-import { COLORS } from './theme.js';
+import { COLORS, displayState } from './theme.js';
 import { lerp, lerpAngleDeg, splitLineAt, distanceM } from './geo.js';
 
 const L = globalThis.L;
@@ -164,8 +164,10 @@ export class VehicleLayer {
     const status = it.data.status ?? 'offline';
     el.dataset.vehicleId = id;
     el.dataset.status = status;
+    const st = displayState(it.data);
+    el.dataset.state = st;
     el.classList.toggle('selected', id === this.selected);
-    el.title = `${id} · ${t(`status.${status}`)}`;
+    el.title = `${id} · ${t(`status.${st}`)}`;
     el.setAttribute('aria-label', el.title);
     it.marker.setZIndexOffset(id === this.selected ? 1000 : status === 'offline' ? -100 : 0);
     this._place(it);
