@@ -312,8 +312,9 @@ class FleetControl:
                 return None  # committed beyond the fork: re-planned once it stands
             t.plan, t.offset_m = plan, 0.0
             return self.core.reroute(vid, route, now, _carry(m.route, route, m.reservation_end_m))
-        if not plan_moves and (plan.nodes[-1] == v.node or v.node is None):
-            t.plan = plan  # standing where it is, with no goal: nothing to drive
+        goal = self._planner(vid).status(vid).goal
+        if not plan_moves and (goal is None or plan.nodes[-1] != goal or goal == v.node):
+            t.plan = plan  # standing, with no way to a goal planned yet: nothing to drive
             return None
         try:
             route = route_along(g, plan.nodes)
@@ -430,7 +431,8 @@ class FleetControl:
             s_first = r.profile[0][1]
             for u, w in itertools.pairwise(r.nodes):
                 if u in self._junctions[corridor] and s_first - 1e-6 <= s <= s_end + 1e-6:
-                    passes.setdefault(u, []).append((r.time_at(s)[0], vid))
+                    at = min(max(s, s_first), s_end)  # on the profile despite rounding
+                    passes.setdefault(u, []).append((r.time_at(at)[0], vid))
                 s += g.edges[u, w]["length_m"]
         return {n: [vid for _, vid in sorted(p)] for n, p in passes.items()}
 

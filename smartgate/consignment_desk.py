@@ -31,6 +31,7 @@ for ``recovery_timeout_s`` and it was held for attention.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import csv
 import json
@@ -303,18 +304,25 @@ class ConsignmentDesk:
         actor: str,
         reason: str,
         attention: str | None = None,
+        release_vehicle: bool = True,
     ) -> ConsignmentRecord:
         """The other side's answer at the zero line: custody passes, or it is refused.
 
         ``attention``: what an operator must know (e.g. the vehicle holds at the stop line
-        because the map has no way back before km 0), shown with the record."""
+        because the map has no way back before km 0), shown with the record.
+        ``release_vehicle``: on acceptance, let the vehicle cross with its load (False when
+        the caller, the handoff link, does that itself)."""
 
         def apply(rec: ConsignmentRecord, now: float) -> None:
             self._step(rec, S.HANDED_OVER if accepted else S.REFUSED, now, actor, reason)
             if attention is not None:
                 rec.attention = attention
             if accepted:
+                vid = rec.vehicle_id
                 self._unbind(rec, now, "custody passed to the other side")
+                cross = getattr(self.fleet, "let_cross", None)  # the vehicle goes with it
+                if vid is not None and cross is not None and release_vehicle:
+                    self._after_commit.append(lambda: cross(vid, rec.consignment.id))
 
         return self._change(cid, apply)
 
@@ -926,6 +934,16 @@ class OrchestratorFleet:
             if here is not None:
                 v.node = here
         self.orch.send_to(vehicle_id, goal, now)
+
+    def let_cross(self, vehicle_id: str, consignment_id: str) -> None:
+        """Custody passed at the zero line: the vehicle may cross, to a CN yard spot."""
+        from fleet.core import FleetError
+        from fleet.handoff_export import yard_goal
+
+        v = self.orch.core.vehicle(vehicle_id)
+        goal = yard_goal(self.orch.graphs[v.corridor].nodes, consignment_id)
+        with contextlib.suppress(FleetError):  # already let across (the handoff link did)
+            self.orch.accept_handoff(vehicle_id, self.orch.now(), goal=goal)
 
     def _node_at(self, corridor: str, x: float, y: float) -> str | None:
         g = self.orch.graphs[corridor]

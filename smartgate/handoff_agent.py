@@ -385,6 +385,7 @@ class HandoffAgent:
                 accepted=True,
                 actor=AGENT,
                 reason=f"accepted by {self._peer_name} (handoff {h.handoff_id})",
+                release_vehicle=False,  # released below, with the handoff's identity
             )
         if vid is None:
             raise FleetError(f"vehicle {h.vehicle_id} of handoff {h.handoff_id} is unknown")

@@ -48,9 +48,14 @@ class Orchestrator:
         graphs: dict[str, nx.DiGraph],
         stale_after_s: float = 2.0,
         store: Store | None = None,
+        plan_traffic: bool = True,
     ) -> None:
+        """``plan_traffic`` False: missions take the fastest route with all of it reserved
+        (no traffic planner); only for stand-in fleets that ignore reservations (tests of
+        storage and recovery), never with real vehicles sharing lanes."""
         self.maps = maps
         self.graphs = graphs
+        self.plan_traffic = plan_traffic
         # Plans (one traffic planner per corridor) executed through reservations.
         self.control = FleetControl(graphs, stale_after_s=stale_after_s)
         self.core = self.control.core
@@ -84,7 +89,7 @@ class Orchestrator:
         planner does not steer it, others are still kept out of what it holds)."""
         with self.lock:
             self._tick_clock(now)
-            if reserve_to_m is not None:
+            if reserve_to_m is not None or not self.plan_traffic:
                 cmds: list[Command] = [self.core.send_to(vehicle_id, goal, now, reserve_to_m)]
             else:
                 cmds = self.control.send_to(vehicle_id, goal, now)
@@ -318,7 +323,17 @@ class Orchestrator:
             self._tick_clock(now)
             v = self.core.vehicle(vehicle_id)
             m = v.mission
-            if m is not None and m.status is MissionStatus.ACTIVE:
+            if m is not None and m.status is MissionStatus.ACTIVE and m.handoff_accepted:
+                return  # already accepted (the link and the desk may both say so)
+            cmds: list[Command]
+            if not self.plan_traffic:
+                if m is not None and m.status is MissionStatus.ACTIVE:
+                    cmds = [self.core.accept_handoff(vehicle_id, now)]
+                elif goal is None:
+                    raise FleetError(f"{vehicle_id} stands at {v.node}: say where it goes next")
+                else:
+                    cmds = [self.core.send_to(vehicle_id, goal, now, handoff_accepted=True)]
+            elif m is not None and m.status is MissionStatus.ACTIVE:
                 cmds = self.control.accept_handoff(vehicle_id, now)
             else:
                 if goal is None:

@@ -133,7 +133,8 @@ def run_orchestrator(db: str, port: int, d: Path) -> None:
     maps, graphs = load_corridors()
     store = Store(db)
     store.append({"event": "orchestrator_started", "t": time.time(), "pid": os.getpid()})
-    orch = Orchestrator(maps, graphs, store=store)
+    # Its stand-in vehicles drive whole paths and ignore reservations: no traffic planning.
+    orch = Orchestrator(maps, graphs, store=store, plan_traffic=False)
     assert orch.desk is not None
     orch.desk.resend_after_s = 3.0
     orch.desk.recovery_timeout_s = 20.0
