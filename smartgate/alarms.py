@@ -31,6 +31,7 @@ SEVERITY = {
     "lane_closed": "warning",
     "consignment_hold": "info",
 }
+CLEAR_HOLD_S = {"vehicle_fault": 5.0}  # seconds a condition must stay away to clear
 
 
 class AlarmRow(Base):
@@ -98,6 +99,7 @@ class AlarmBook:
         self.engine = engine
         self.clock = clock
         self._lock = threading.Lock()
+        self._absent: dict[tuple[str, str], float] = {}  # condition gone since (hold-off)
         with Session(engine) as s:
             rows = s.scalars(select(AlarmRow).where(AlarmRow.cleared_at.is_(None))).all()
             self._active: dict[tuple[str, str], dict[str, Any]] = {
@@ -124,13 +126,24 @@ class AlarmBook:
         return changed
 
     def set(self, kind: str, subject: str, cond: Condition | None) -> dict[str, Any] | None:
-        """Raise (``cond``) or clear (None) one alarm; the alarm if that changed anything."""
+        """Raise (``cond``) or clear (None) one alarm; the alarm if that changed anything.
+
+        Kinds in ``CLEAR_HOLD_S`` clear only once their condition has stayed away that
+        long: a fault that comes and goes within a second (odometry gaps while a vehicle
+        restarts) stays one alarm instead of a new one every few hundred ms."""
         key = (kind, subject)
         with self._lock:
             current = self._active.get(key)
+            now = self.clock()
+            if cond is not None:
+                self._absent.pop(key, None)
+            elif current is not None and kind in CLEAR_HOLD_S:
+                since = self._absent.setdefault(key, now)
+                if now - since < CLEAR_HOLD_S[kind]:
+                    return None
+                del self._absent[key]
             if (cond is None) == (current is None):
                 return None
-            now = self.clock()
             with Session(self.engine) as s, s.begin():
                 if cond is not None:
                     row = AlarmRow(

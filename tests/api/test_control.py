@@ -12,6 +12,7 @@ from fleet.core import Command, ModeCommand
 from fleet.vehicles import VehicleMode, VehicleReport
 from smartgate.orchestrator import Orchestrator
 from smartgate.storage import Store
+from tests.api.conftest import Clock
 from tests.api.test_auth import is_problem
 from tests.apikit import headers
 from tests.persistence.samples import declaration
@@ -110,7 +111,7 @@ def test_routes_link_and_handoffs(client: TestClient, orch: Orchestrator) -> Non
 
 
 def test_vehicle_alarms_follow_reports_and_are_acked_once(
-    client: TestClient, orch: Orchestrator
+    client: TestClient, orch: Orchestrator, clock: Clock
 ) -> None:
     viewer, ctl = headers(client, "viewer"), headers(client, "controller")
     v = orch.core.vehicles["hn_01"]
@@ -133,6 +134,19 @@ def test_vehicle_alarms_follow_reports_and_are_acked_once(
     is_problem(client.post(f"{V}/alarms/{aid}/ack", json={}, headers=ctl), 409)
     is_problem(client.post(f"{V}/alarms/999/ack", json={}, headers=ctl), 404)
     orch.report(VehicleReport("hn_01", 2.0, v.x, v.y, 0.0, 0.0, mode=VehicleMode.IDLE), 2.0)
+    client.app.state.hub.flush()  # type: ignore[attr-defined]
+    # The e-stop clears at once; a fault only once it stayed away 5 s (no flapping alarms).
+    active = client.get(f"{V}/alarms?active=true", headers=viewer).json()
+    assert [a["kind"] for a in active] == ["vehicle_fault"]
+    fault_id = active[0]["id"]
+    orch.report(VehicleReport("hn_01", 3.0, v.x, v.y, 0.0, 0.0, faults=("lidar",)), 3.0)
+    clock.advance(3.0)
+    orch.report(VehicleReport("hn_01", 4.0, v.x, v.y, 0.0, 0.0), 4.0)
+    client.app.state.hub.flush()  # type: ignore[attr-defined]
+    active = client.get(f"{V}/alarms?active=true", headers=viewer).json()
+    assert [a["id"] for a in active] == [fault_id]  # came back within 5 s: the same alarm
+    clock.advance(5.5)
+    orch.report(VehicleReport("hn_01", 5.0, v.x, v.y, 0.0, 0.0), 5.0)
     client.app.state.hub.flush()  # type: ignore[attr-defined]
     assert client.get(f"{V}/alarms?active=true", headers=viewer).json() == []
 
