@@ -257,6 +257,21 @@ def build(spec: CorridorSpec) -> dict[str, Any]:
             name="Hầm",
             name_en="Tunnel",
         )
+    # A turnaround from the export stop line, before km 0, and a road back to the VN yard's
+    # return road: a vehicle the other side refused goes back to its yard.
+    ret = (min(d for d, *_ in _BAYS) + D_E4) / 2
+    loop = [(-20, D_E4), (-13, 21), (-8, 27), (-8, 33), (-13, 38), (-20, 40), (-28, 39)]
+    loop += [(-35, 35), (-40, 29)]  # it leaves at the stop line itself: where vehicles wait
+    back = [f.xy(s, d) for s, d in loop] + f.band(-45, g0 - 40, ret)
+    b.add(
+        "vn-turnaround",
+        "LineString",
+        back,
+        type="connector",
+        name="Turnaround to the yard",
+        speed_limit_kmh=YARD_SPEED,
+        width_m=LANE_W,
+    )
     # Stop lines: before the zero line each way, before VN customs each way.
     e_band, i_band = (D_E4 - 1.75, D_E4 + 1.75), (D_I4 - 1.75, D_I4 + 1.75)
     stops = [

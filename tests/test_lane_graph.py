@@ -50,8 +50,11 @@ def test_handoff_points_are_stop_lines_before_the_zero_line(
         assert hp == {"export": "SL-E-zero", "import": "SL-I-zero"}
         assert g.nodes["SL-E-zero"]["side"] == "VN"  # export stops before crossing
         assert g.nodes["SL-I-zero"]["side"] == "CN"  # import waits on the Chinese side
-        (succ,) = g.successors("SL-E-zero")
-        assert g.edges["SL-E-zero", succ]["zero_crossing"] is not None
+        # Straight on crosses km 0; the other way is the turnaround back to the VN yard.
+        ways = {g.edges["SL-E-zero", w]["lane_id"]: w for w in g.successors("SL-E-zero")}
+        assert set(ways) == {"E-AUTO", "vn-turnaround"}
+        assert g.edges["SL-E-zero", ways["E-AUTO"]]["zero_crossing"] is not None
+        assert g.edges["SL-E-zero", ways["vn-turnaround"]].get("zero_crossing") is None
 
 
 def test_nodes_at_stop_lines_zone_entries_spots_and_junctions(

@@ -111,7 +111,7 @@ def test_link_down_holds_then_completes_after_reconnect(tmp_path: Path, pki: Pat
         yard.close()
 
 
-def test_refusal_keeps_the_vehicle_at_the_stop_line(tmp_path: Path, pki: Path) -> None:
+def test_refusal_sends_the_vehicle_back_to_its_yard(tmp_path: Path, pki: Path) -> None:
     cn = PeerThread(
         pki, tmp_path / "cn.db", rules=PeerRules(closed_corridors=frozenset({"huu-nghi"}))
     )
@@ -120,25 +120,22 @@ def test_refusal_keeps_the_vehicle_at_the_stop_line(tmp_path: Path, pki: Path) -
     try:
         cid = yard.declare(3)
         _to_stop_line(yard, cid)
+        pickup = yard.desk.get(cid).pickup
+        assert pickup is not None
         yard.run(lambda: yard.state(cid) is S.REFUSED, sim_s=120, what="refused")
         hid = "VN-2026-000003.h1"
         assert agent.session.handoffs[hid].state == HState.REFUSED
-        refused_at = yard.now
-        yard.run(lambda: yard.now >= refused_at + 300, sim_s=400, what="five minutes pass")
-        # It never crossed: it holds at the stop line (the map has no way back before km 0).
+        # Back through the turnaround at the stop line to where it was loaded, never across.
+        yard.run(lambda: yard.state(cid) is S.RETURNED, sim_s=900, what="brought back")
         assert "hn_01" not in yard.crossed_at
-        assert yard.side("hn_01") == "VN" and yard.at_node("hn_01", STOP_LINE)
+        assert yard.side("hn_01") == "VN" and yard.at_node("hn_01", pickup)
         rec = yard.desk.get(cid)
-        assert rec.consignment.state is S.REFUSED
-        assert rec.attention is not None and "holds at the stop line" in rec.attention
-        assert "CORRIDOR_CLOSED" in rec.consignment.history[-1].reason
+        assert any("CORRIDOR_CLOSED" in h.reason for h in rec.consignment.history)
         assert yard.events(cid) == ["handoff_offered", "handoff_refused"]
         refused = next(e for e in yard.orch.handoffs() if e["event"] == "handoff_refused")
-        assert refused["holding"] is True and refused["handoff_id"] == hid
-        # The desk does not send it back on a route that only exists across km 0.
-        starts = [e for e in yard.orch.log if e["event"] == "mission_started"]
-        assert [e["goal"] for e in starts] == [STOP_LINE]
-        assert rec.vehicle_id == "hn_01"  # still bound: an operator decides
+        assert refused["holding"] is False and refused["handoff_id"] == hid
+        assert refused["goal"] == pickup
+        assert rec.vehicle_id is None  # unloaded: free for the next job
         assert not agent.session.st.custody
     finally:
         stop()

@@ -168,11 +168,12 @@ def test_offer_is_a_valid_frame_the_reference_peer_accepts() -> None:
 
 
 @pytest.mark.parametrize("corridor", ["huu-nghi", "tan-thanh"])
-def test_no_way_back_from_the_export_stop_line(
+def test_the_way_back_from_the_export_stop_line_stays_on_our_side(
     graphs: dict[str, nx.DiGraph], corridor: str
 ) -> None:
     g = graphs[corridor]
-    assert not way_back(g, "SL-E-zero", "vn-spot-L1")
+    assert way_back(g, "SL-E-zero", "vn-spot-L1")  # the turnaround at the stop line
+    assert not way_back(g, "SL-E-zero", "cn-spot-L1")  # only across km 0
     assert way_back(g, "vn-spot-L1", "SL-E-zero")
     goal = yard_goal(list(g.nodes), "VN-2026-000001")
     assert goal is not None and goal.startswith("cn-spot-L")

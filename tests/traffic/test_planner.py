@@ -227,27 +227,24 @@ def _s_at(r: TimedRoute, t: float) -> float:
 def test_a_refused_vehicle_never_crosses_and_turns_back_where_the_map_allows(
     g: nx.DiGraph,
 ) -> None:
-    # On the real maps the lanes are one way with no turnaround before km 0: it holds.
-    p = in_bays(g, PlannerConfig(), bays="L1")
+    # Without a goal to go back to it holds at the stop line, and never crosses.
+    p = in_bays(g, PlannerConfig(), bays="L1 L2")
     p.request("v0", "cn-spot-L1", 0.0)
+    p.request("v1", "cn-spot-L2", 0.0)
     t = p.route("v0").profile[-1][0] + 5.0
-    with pytest.raises(PlanError, match="unreachable"):
-        p.refuse_handoff("v0", t, return_goal="vn-spot-L2")
     p.refuse_handoff("v0", t)
     st = p.status("v0")
     assert st.state == "holding" and st.hold_reason == "handoff refused"
     assert_safe(p)
-    # A map with a turnaround at the export stop line back onto the import lane.
-    loop = nx.DiGraph(g)
-    attrs = dict(g.edges["handoff:exit@I-AUTO", "vn-scan:entry@I-AUTO"])
-    attrs.update(lane_id="vn-turnaround", kind="connector", zero_crossing=None, offset_m=0.0)
-    loop.add_edge("SL-E-zero", "handoff:exit@I-AUTO", **attrs)
-    q = in_bays(loop, PlannerConfig(), bays="L1 L2")
-    q.request("v0", "cn-spot-L1", 0.0)
-    q.request("v1", "cn-spot-L2", 0.0)
-    t = q.route("v0").profile[-1][0] + 5.0
-    q.refuse_handoff("v0", t, return_goal="vn-spot-L3")
-    r = q.route("v0")
-    assert q.status("v0").state == "moving" and r.nodes[-1] == "vn-spot-L3"
+    # The maps' turnaround at the export stop line leads back to the VN yard.
+    p.refuse_handoff("v0", t + 1.0, return_goal="vn-spot-L3")
+    r = p.route("v0")
+    assert p.status("v0").state == "moving" and r.nodes[-1] == "vn-spot-L3"
     assert "handoff:exit@E-AUTO" not in r.nodes  # never across km 0
-    assert_safe(q)
+    assert any(g.edges[u, w]["lane_id"] == "vn-turnaround" for u, w in zip(r.nodes, r.nodes[1:]))
+    assert_safe(p)
+    # A goal only reachable across km 0 is refused, and nothing changes.
+    before = p.route("v0")
+    with pytest.raises(PlanError, match="unreachable"):
+        p.refuse_handoff("v0", t + 2.0, return_goal="cn-spot-L3")
+    assert p.route("v0") is before
