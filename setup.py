@@ -19,7 +19,7 @@ setup(
         "maps": ["*.geojson"],
         "fleet.handoff_proto": ["*.pyi"],
         "smartgate.migrations": ["script.py.mako"],
-        "sim_worlds": ["worlds/*", "third_party/*.sdf"],
+        "sim_worlds": ["worlds/*", "third_party/*.sdf", "scenarios/*.yaml"],
         "api": ["web/static/*", "web/package.json", "web/package-lock.json"],
     },
     data_files=[

@@ -558,7 +558,7 @@ class TrafficPlanner:
         """The other side accepted: the vehicle may cross the zero line ahead."""
         v = self._get(vid)
         self._advance(now)
-        v.accepted = True
+        v.accepted, v.refused = True, False  # a later acceptance overrides a refusal
         if v.goal:
             self._plan_and_cascade([vid])
         return v.motion.route

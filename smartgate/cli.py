@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from smartgate.simulate_cli import simulate_app
 from smartgate.user_cli import user_app
 
 app = typer.Typer(
@@ -33,6 +34,7 @@ app.add_typer(bench_app, name="bench")
 consignments_app = typer.Typer(help="Consignments: bulk import.", no_args_is_help=True)
 app.add_typer(consignments_app, name="consignments")
 app.add_typer(user_app, name="user")
+app.add_typer(simulate_app, name="simulate")
 
 CorridorOpt = Annotated[
     list[str] | None,
@@ -212,6 +214,18 @@ def demo(
     code = supervise(commands, ros_env(domain_id))
     typer.echo("smartgate: stopped")
     raise typer.Exit(code)
+
+
+@bench_app.command("sim")
+def bench_sim(
+    quick: Annotated[bool, typer.Option(help="1 simulated hour, not 24 (smoke run).")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON (the default).")] = True,
+) -> None:
+    """Simulator: 24 h, both corridors, 60 vehicles; real-time factor, crossings/day,
+    collisions, against fcfs-reservations and kinematics-only baselines."""
+    from bench.sim import run
+
+    typer.echo(json.dumps(run(quick=quick)))
 
 
 @bench_app.command("live")

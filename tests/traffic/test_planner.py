@@ -7,6 +7,8 @@ earlier promise is caught too.
 
 from __future__ import annotations
 
+import itertools
+
 import networkx as nx
 import pytest
 
@@ -241,7 +243,7 @@ def test_a_refused_vehicle_never_crosses_and_turns_back_where_the_map_allows(
     r = p.route("v0")
     assert p.status("v0").state == "moving" and r.nodes[-1] == "vn-spot-L3"
     assert "handoff:exit@E-AUTO" not in r.nodes  # never across km 0
-    assert any(g.edges[u, w]["lane_id"] == "vn-turnaround" for u, w in zip(r.nodes, r.nodes[1:]))
+    assert any(g.edges[u, w]["lane_id"] == "vn-turnaround" for u, w in itertools.pairwise(r.nodes))
     assert_safe(p)
     # A goal only reachable across km 0 is refused, and nothing changes.
     before = p.route("v0")

@@ -132,6 +132,7 @@ def test_a_crowded_corridor_stays_conflict_free_through_disruptions(g: nx.DiGrap
     p.breakdown(movers[0], 40.0)
     assert p.status(movers[0]).state == "broken"
     assert_safe(p)
+
     # A little behind its plan, picked with nobody close behind it on its edge (a lag may
     # already have brought a follower within a spacing, and no plan can undo that).
     def room_behind(vid: str) -> bool:

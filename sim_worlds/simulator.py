@@ -1,0 +1,862 @@
+"""In-process corridor simulator: the fleet logic and the vehicle model, no DDS.
+
+One process steps, on one simulated clock, everything a capacity study needs:
+
+- the vehicles: :class:`~sim_worlds.kinematics.KinematicVehicle` (the bicycle model
+  the ROS ``sim_world`` node uses) driven by :class:`~ros_nodes.vehicle_brain.VehicleBrain`
+  (the logic the ROS ``guide_vehicle`` node runs), with a forward obstacle sensor;
+- the orchestrator: :class:`~fleet.fleet_control.FleetControl` (planner per corridor +
+  fleet core), fed the vehicles' reports and acks, its commands delivered in-process;
+- the world around them: trucks bringing consignments to the yards over the day
+  (goods kinds, customs/quarantine clearance), one crane per loading spot, the other
+  country's handoff peer accepting (or, under a fault, refusing or not answering),
+  and the faults of a scenario.
+
+It is deterministic for a given seed (one ``random.Random``, sorted iteration, no
+wall clock in the logic), and writes a trace row per vehicle per step.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+import networkx as nx
+
+from fleet.core import (
+    AckStatus,
+    CommandAck,
+    FleetError,
+    MissionCompleted,
+    ModeCommand,
+    RouteCommand,
+)
+from fleet.fleet_control import FleetControl
+from fleet.traffic_planner import PlannerConfig, Priority
+from fleet.vehicles import MissionStatus, VehicleStatus
+from ros_nodes.vehicle_brain import SENSOR_RANGE_M, VehicleBrain
+from sim_worlds.kinematics import KinematicVehicle, VehicleParams
+
+TRACE_HEADER = "t_s,vehicle_id,lane_id,s_m,x_m,y_m,speed_mps"
+HANDOFF_REQUEST_M = 150.0  # the handoff is requested this far before the zero line
+# Where vehicles queue for a bay: on the lane, clear of the lane ends, where the yard's
+# in- and out-connectors run 3.5 m apart (a queue there gets clipped by vehicles
+# turning out of the yard).
+STAGING = {"CN": "cn-customs:exit@E-AUTO", "VN": "vn-customs:exit@I-AUTO"}
+BAY_PLACES = 2  # a loading bay holds the vehicle at the spot and one behind it
+RETRY_ACCEPT_S = 5.0
+EMPTY_RUN_AFTER_S = 60.0  # an empty vehicle waits this long for cargo before going empty
+
+GOODS: dict[str, tuple[float, float, float, Priority]] = {
+    # kind: (share of demand, mean clearance s (customs + quarantine), crane s, priority)
+    "fruit": (0.40, 900.0, 90.0, Priority.PERISHABLE),
+    "electronics": (0.20, 1200.0, 80.0, Priority.STANDARD),
+    "textiles": (0.15, 600.0, 80.0, Priority.STANDARD),
+    "machinery": (0.10, 1500.0, 120.0, Priority.STANDARD),
+    "seafood": (0.15, 900.0, 90.0, Priority.PERISHABLE),
+}
+# Share of a day's trucks per hour (the border is busiest in the day, quiet at night).
+HOURLY = (2, 1, 1, 1, 1, 2, 4, 6, 7, 7, 7, 6, 5, 6, 7, 7, 7, 6, 5, 4, 3, 3, 2, 2)
+
+
+def side_of(node: str) -> str:
+    """The yard a node belongs to, or the one a guide lane node leads to."""
+    if node.endswith("@E-AUTO") or node == STAGING["CN"]:
+        return "CN"
+    if node.endswith("@I-AUTO") or node == STAGING["VN"]:
+        return "VN"
+    return "CN" if node.startswith("cn-") else "VN"
+
+
+@dataclass
+class Consignment:
+    id: str
+    corridor: str
+    origin: str  # side the truck arrives at ("VN": export, "CN": import)
+    kind: str
+    arrived: float
+    cleared: float  # customs and quarantine done: may be loaded
+    loaded: float | None = None
+    crossed: float | None = None
+    delivered: float | None = None
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One scheduled fault (see :mod:`sim_worlds.scenario` for the file format)."""
+
+    kind: str  # breakdown | obstacle | lane_closure | comms_loss | peer_down | peer_refusing
+    #            | customs_hold | demand_surge
+    at_s: float
+    duration_s: float
+    corridor: str = ""
+    vehicle: str = ""  # an id, or "export-lane": the first vehicle on the export lane then
+    lane: str = ""
+    s_m: float = 0.0  # obstacle: distance along the lane
+    goods: str = ""
+    factor: float = 1.0  # demand surge: arrival rate multiplier
+
+
+@dataclass
+class SimConfig:
+    vehicles: dict[str, int]  # corridor -> fleet size
+    demand_per_day: dict[str, float]  # corridor -> consignments per day (both directions)
+    duration_s: float = 3600.0
+    seed: int = 1
+    dt: float = 0.5  # orchestrator tick, reports and trace rows
+    report_every_s: float = 1.0  # vehicle state reports to the orchestrator
+    control_substeps: int = 1  # vehicle control + kinematics run at dt / this
+    export_share: float = 0.55
+    faults: tuple[Fault, ...] = ()
+    planner_config: PlannerConfig | None = None
+    peer_delay_s: tuple[float, float] = (2.0, 6.0)  # the other side answers within
+    clearance_scale: float = 1.0  # multiplies mean clearance times
+
+
+@dataclass
+class SimVehicle:
+    id: str
+    corridor: str
+    model: KinematicVehicle
+    brain: VehicleBrain
+    node: str  # where it stands (a spot or staging node) while idle
+    phase: str = "idle"  # idle | loading | unloading | driving
+    busy_until: float = 0.0
+    cargo: Consignment | None = None
+    target: str = ""
+    idle_since: float = 0.0
+    legs: list[tuple[float, str, float]] = field(default_factory=list)  # start, lane, offset
+    zero_m: float | None = None  # zero line along the current path
+    handoff_asked: float | None = None
+    handoff_answer: tuple[float, bool] | None = None  # (when, accepted)
+    handoff_done: bool = False
+    handoff_retry: float = 0.0
+    crossed: bool = False
+    broken: bool = False
+    comms_lost: bool = False
+    busy_s: float = 0.0  # loaded, loading or unloading
+    idle_s: float = 0.0  # standing empty with nothing to do
+    zero_wait_s: float = 0.0  # standing at the zero line before the current crossing
+    moving_s: float = 0.0
+    lane_id: str = ""
+    lane_s: float = 0.0
+    last_progress: float = 0.0
+
+
+@dataclass
+class Stats:
+    crossings: list[tuple[float, str, str, bool]] = field(
+        default_factory=list
+    )  # t, veh, dir, loaded
+    queue: list[tuple[float, str, str, int]] = field(default_factory=list)  # t, corridor, side, n
+    zero_dwell: list[tuple[str, float]] = field(default_factory=list)  # s stood at the line
+    crane_busy_s: dict[str, float] = field(default_factory=dict)  # corridor/spot -> s
+    handoff_occupied_s: dict[str, float] = field(default_factory=dict)  # corridor -> s
+    obstacle_stops: int = 0
+    commands: int = 0
+    dispatch_errors: int = 0
+    accept_retries: int = 0
+
+
+class Simulator:
+    """Vehicles, fleet control, demand and faults stepped together on one clock."""
+
+    def __init__(
+        self,
+        graphs: dict[str, nx.DiGraph],
+        zero_lines: dict[str, list[tuple[float, float]]],
+        cfg: SimConfig,
+        trace: TextIO | None = None,
+    ) -> None:
+        self.graphs = {c: graphs[c] for c in sorted(cfg.vehicles)}
+        self.cfg = cfg
+        self.rng = random.Random(cfg.seed)
+        self.t = 0.0
+        self.fc = FleetControl(self.graphs, planner_config=cfg.planner_config)
+        self.vehicles: dict[str, SimVehicle] = {}
+        self.stats = Stats()
+        self.trace = trace
+        if trace is not None:
+            trace.write(TRACE_HEADER + "\n")
+        self.spots = {c: _load_spots(g) for c, g in self.graphs.items()}
+        self.crane_free: dict[tuple[str, str], float] = {}
+        self.waiting: dict[tuple[str, str], list[Consignment]] = {}  # (corridor, side)
+        self.consignments: list[Consignment] = []
+        self._arrivals: list[Consignment] = []  # not yet arrived, by time
+        self.obstacles: list[tuple[str, float, float, float, float]] = []  # c, x, y, from, to
+        self.closed: set[tuple[str, str]] = set()
+        self.peer_down: dict[str, float] = {}  # corridor -> until
+        self.peer_refusing: dict[str, float] = {}
+        self._faults = sorted(cfg.faults, key=lambda f: (f.at_s, f.kind))
+        self._ends: list[tuple[float, int, Callable[[], None]]] = []
+        self._n_end = 0
+        self._edge_offsets = {
+            c: {(u, v): float(d["offset_m"]) for u, v, d in g.edges(data=True)}
+            for c, g in self.graphs.items()
+        }
+        self._zero_nodes = {
+            c: {u for u, _v, d in g.edges(data=True) if d.get("zero_crossing") is not None}
+            for c, g in self.graphs.items()
+        }
+        self.zero_lines = zero_lines
+        self._homes: dict[str, list[str]] = {}
+        self._depot: dict[str, list[str]] = {}
+        self._make_demand()
+        self._place_fleet()
+
+    # ------------------------------------------------------------- set-up
+    def _make_demand(self) -> None:
+        """Trucks over the whole horizon, per corridor and side, as a Poisson process
+        shaped by the hour of day (and surges), seeded."""
+        total = sum(HOURLY)
+        kinds = sorted(GOODS)
+        weights = [GOODS[k][0] for k in kinds]
+        n = 0
+        for corridor in sorted(self.cfg.demand_per_day):
+            per_day = self.cfg.demand_per_day[corridor]
+            for side, share in (("VN", self.cfg.export_share), ("CN", 1 - self.cfg.export_share)):
+                # The night's trucks: an hour of demand already waiting, cleared, at t = 0.
+                for _ in range(round(per_day * share / 24)):
+                    kind = self.rng.choices(kinds, weights)[0]
+                    arrived = -self.rng.uniform(0.0, 3600.0)
+                    cleared = arrived + self.rng.uniform(0.0, -arrived)
+                    n += 1
+                    self._arrivals.append(
+                        Consignment(f"c{n:06d}", corridor, side, kind, arrived, cleared)
+                    )
+                t = 0.0
+                while True:
+                    hour = int(t // 3600) % 24
+                    rate = per_day * share * HOURLY[hour] / total / 3600.0
+                    rate *= max(
+                        (f.factor for f in self._surges(corridor, t)),
+                        default=1.0,
+                    )
+                    # Thinning against a bound on the rate keeps the process exact.
+                    bound = per_day * share * max(HOURLY) / total / 3600.0 * self._max_surge()
+                    t += self.rng.expovariate(bound) if bound > 0 else math.inf
+                    if t >= self.cfg.duration_s:
+                        break
+                    hour = int(t // 3600) % 24
+                    rate = per_day * share * HOURLY[hour] / total / 3600.0
+                    surge = [f for f in self._surges(corridor, t)]
+                    rate *= max((f.factor for f in surge), default=1.0)
+                    if self.rng.random() * bound > rate:
+                        continue
+                    kind = self.rng.choices(kinds, weights)[0]
+                    for f in surge:
+                        if f.goods and self.rng.random() < 1 - 1 / max(f.factor, 1.0):
+                            kind = f.goods  # the extra trucks carry the surging goods
+                    mean = GOODS[kind][1] * self.cfg.clearance_scale
+                    clear = t + self.rng.uniform(0.5, 1.5) * mean
+                    n += 1
+                    self._arrivals.append(Consignment(f"c{n:06d}", corridor, side, kind, t, clear))
+        self._arrivals.sort(key=lambda c: (c.arrived, c.id))
+        self._arrivals.reverse()  # pop() from the end is the next arrival
+
+    def _surges(self, corridor: str, t: float) -> list[Fault]:
+        return [
+            f
+            for f in self.cfg.faults
+            if f.kind == "demand_surge"
+            and f.corridor in ("", corridor)
+            and f.at_s <= t < f.at_s + f.duration_s
+        ]
+
+    def _max_surge(self) -> float:
+        return max([1.0] + [f.factor for f in self.cfg.faults if f.kind == "demand_surge"])
+
+    def _place_fleet(self) -> None:
+        """Vehicles start at the loading spots, then in the other bays, then on the lanes.
+        Those that find no free place wait in the depot (off the map) and enter service
+        one by one at the first place that is free (a parking or charging bay, a loading
+        spot, the start of a lane) while the day goes on."""
+        for corridor in sorted(self.cfg.vehicles):
+            n = self.cfg.vehicles[corridor]
+            prefix = "".join(w[0] for w in corridor.split("-"))
+            self._homes[corridor] = _home_nodes(self.graphs[corridor], self.spots[corridor])
+            self._depot[corridor] = [f"{prefix}_{i + 1:02d}" for i in range(n)]
+            while self._depot[corridor] and self._enter_service(corridor):
+                pass
+            if not any(sv.corridor == corridor for sv in self.vehicles.values()) and n:
+                raise ValueError(f"{corridor}: no free place to start a vehicle")
+
+    def _enter_service(self, corridor: str) -> bool:
+        """Put the next depot vehicle at the first free home place; False if none is free."""
+        vid = self._depot[corridor][0]
+        g = self.graphs[corridor]
+        for node in self._homes[corridor]:
+            if self.t > 0.0 and "spot" not in node:
+                continue  # once traffic moves, only into bays: a lane may be reserved
+            if any(
+                o.corridor == corridor
+                and (o.target == node if o.phase == "driving" else o.node == node)
+                for o in self.vehicles.values()
+            ):
+                continue
+            try:
+                v = self.fc.add_vehicle(vid, corridor, node, self.t)
+            except FleetError:
+                continue  # too close to a vehicle there: next place
+            self._depot[corridor].pop(0)
+            brain = VehicleBrain(vid, self.zero_lines[corridor])
+            model = KinematicVehicle(v.x, v.y, v.heading_rad, params=VehicleParams())
+            sv = SimVehicle(vid, corridor, model, brain, node, idle_since=self.t)
+            sv.lane_id, sv.lane_s = _lane_of_node(g, node)
+            self.vehicles[vid] = sv
+            brain.heartbeat(self.t)
+            brain.odometry(self.t)
+            self.fc.on_report(brain.report(self.t, v.x, v.y, v.heading_rad, 0.0), self.t)
+            return True
+        return False
+
+    # ------------------------------------------------------------- main loop
+    def run(
+        self, until_s: float | None = None, progress: Callable[[float], None] | None = None
+    ) -> None:
+        end = self.cfg.duration_s if until_s is None else until_s
+        dt = self.cfg.dt
+        next_progress = 0.0
+        while self.t < end - 1e-9:
+            self.step(dt)
+            if progress is not None and self.t >= next_progress:
+                progress(self.t)
+                next_progress = self.t + 60.0
+
+    def step(self, dt: float) -> None:
+        if self.t == 0.0:
+            self._arrive(0.0)  # the backlog is there before the first step
+        self.t = t = round(self.t + dt, 6)
+        self._faults_due(t)
+        self._arrive(t)
+        self._drive(t, dt)
+        _events, cmds = self.fc.tick(t)
+        self._deliver(cmds, t)
+        self._handoffs(t)
+        if self._report_due(t):  # yard decisions once per report period are plenty
+            self._yard(t, self.cfg.report_every_s)
+            for corridor in sorted(self._depot):
+                if self._depot[corridor]:
+                    self._enter_service(corridor)
+        if self.trace is not None:
+            self._write_trace(t)
+        if int(t) % 60 == 0 and abs(t - round(t)) < 1e-9:
+            for (c, side), q in sorted(self.waiting.items()):
+                self.stats.queue.append((t, c, side, sum(1 for x in q if x.cleared <= t)))
+
+    # -- vehicles ---------------------------------------------------------
+    def _drive(self, t: float, dt: float) -> None:
+        by_corridor: dict[str, list[SimVehicle]] = {}
+        for sv in self.vehicles.values():
+            by_corridor.setdefault(sv.corridor, []).append(sv)
+        events = []
+        for corridor, group in sorted(by_corridor.items()):
+            obstacles = [(x, y) for c, x, y, a, b in self.obstacles if c == corridor and a <= t < b]
+            for sv in group:
+                m, b = sv.model, sv.brain
+                if not sv.comms_lost:
+                    b.heartbeat(t)
+                b.odometry(t)
+                if b.follower is None and m.v == 0.0:
+                    b.control(t, m.x, m.y, m.yaw, 0.0, dt)
+                else:
+                    seen, seen_v = _sensor(sv, group, obstacles)
+                    sub = dt / self.cfg.control_substeps
+                    for k in range(self.cfg.control_substeps):
+                        # The sensor reading is refreshed per step, the steering per substep.
+                        ahead = None if seen is None else seen - m.v * sub * k
+                        drive = b.control(
+                            t - dt + sub * (k + 1), m.x, m.y, m.yaw, m.v, sub, ahead, seen_v
+                        )
+                        if b.obstacle_stop and k == 0:
+                            self.stats.obstacle_stops += 1
+                        if sv.broken:
+                            m.step(0.0, 0.0, sub)
+                        else:
+                            m.step(drive.speed_mps, drive.yaw_rate, sub)
+                self._track_lane(sv)
+                if m.v > 0.05:
+                    sv.moving_s += dt
+                if sv.cargo is not None or sv.phase in ("loading", "unloading"):
+                    sv.busy_s += dt
+                elif sv.phase == "idle":
+                    sv.idle_s += dt
+                f = b.follower
+                waiting = sv.zero_m is not None and f is not None and m.v < 0.1
+                if waiting and not sv.crossed and 0.0 <= sv.zero_m - f.progress_m <= 25.0:  # type: ignore[operator, union-attr]
+                    sv.zero_wait_s += dt
+                self._check_crossing(sv, t)
+                if not sv.comms_lost and self._report_due(t):
+                    r = b.report(t, m.x, m.y, m.yaw, m.v)
+                    events += self.fc.on_report(r, t)
+        for e in events:
+            if isinstance(e, MissionCompleted):
+                self._arrived(self.vehicles[e.vehicle_id], e.goal, t)
+
+    def _report_due(self, t: float) -> bool:
+        """State reports go out every ``report_every_s`` (the orchestrator marks a vehicle
+        offline only after 2 s of silence)."""
+        k = round(t / self.cfg.dt)
+        return k % max(1, round(self.cfg.report_every_s / self.cfg.dt)) == 0
+
+    def _track_lane(self, sv: SimVehicle) -> None:
+        f = sv.brain.follower
+        if f is None or not sv.legs:
+            return
+        s = f.progress_m
+        i = bisect.bisect_right([leg[0] for leg in sv.legs], s - 0.05) - 1
+        start, lane, offset = sv.legs[max(0, i)]
+        sv.lane_id, sv.lane_s = lane, offset + (s - start)
+
+    def _check_crossing(self, sv: SimVehicle, t: float) -> None:
+        f = sv.brain.follower
+        if f is None or sv.zero_m is None or sv.crossed:
+            return
+        if f.progress_m >= sv.zero_m:
+            sv.crossed = True
+            direction = "export" if sv.lane_id.startswith("E") else "import"
+            self.stats.crossings.append((t, sv.id, direction, sv.cargo is not None))
+            self.stats.zero_dwell.append((sv.corridor, sv.zero_wait_s))
+            sv.zero_wait_s = 0.0
+            if sv.cargo is not None:
+                sv.cargo.crossed = t
+
+    def _deliver(self, cmds: Iterable[RouteCommand | ModeCommand], t: float) -> None:
+        """Commands reach vehicles at once (unless their link is down); acks come back."""
+        for c in cmds:
+            self.stats.commands += 1
+            sv = self.vehicles[c.vehicle_id]
+            if sv.comms_lost:
+                continue
+            if isinstance(c, RouteCommand):
+                ack = sv.brain.on_route_command(c)
+                if ack.status is AckStatus.ACCEPTED:
+                    self._adopt_path(sv, c)
+            else:
+                ack = sv.brain.on_mode(c.seq, c.kind, c.vehicle_id, c.reason)
+            self.fc.on_ack(CommandAck(c.vehicle_id, ack.seq, ack.status, t, ack.detail), t)
+
+    def _adopt_path(self, sv: SimVehicle, c: RouteCommand) -> None:
+        m = self.fc.core.vehicles[sv.id].mission
+        if m is None:
+            return
+        offs = self._edge_offsets[sv.corridor]
+        sv.legs = [(leg.start_m, leg.lane_id, offs[(leg.u, leg.v)]) for leg in m.route.legs]
+        zero = self._zero_nodes[sv.corridor]
+        zm = next((leg.start_m for leg in m.route.legs if leg.u in zero), None)
+        if zm is not None and sv.brain.zero_m is not None:
+            zm = sv.brain.zero_m  # the line itself lies a little past the stop line
+        if zm != sv.zero_m:
+            sv.zero_m = zm
+
+    # -- handoff at the zero line -----------------------------------------
+    def _handoffs(self, t: float) -> None:
+        for vid in sorted(self.vehicles):
+            sv = self.vehicles[vid]
+            if sv.zero_m is None or sv.phase != "driving":
+                continue
+            if sv.handoff_done:
+                # Accepted, but the planner found no safe plan across yet and keeps the
+                # hold: say it again now and then, which re-plans the vehicle.
+                due = t - sv.handoff_retry >= RETRY_ACCEPT_S and not sv.crossed
+                if due and self.fc.plan_status(vid).hold_reason == "handoff":
+                    sv.handoff_retry = t
+                    self.stats.accept_retries += 1
+                    self._deliver(self.fc.accept_handoff(vid, t), t)
+                continue
+            f = sv.brain.follower
+            if f is None:
+                continue
+            if sv.handoff_asked is None:
+                if sv.zero_m - f.progress_m <= HANDOFF_REQUEST_M:
+                    sv.handoff_asked = t
+                    sv.handoff_answer = None
+                continue
+            if sv.handoff_answer is None:
+                if self.peer_down.get(sv.corridor, -1.0) > t:
+                    continue  # no answer while the peer is down
+                lo, hi = self.cfg.peer_delay_s
+                refusing = self.peer_refusing.get(sv.corridor, -1.0) > t
+                sv.handoff_answer = (t + self.rng.uniform(lo, hi), not refusing)
+            when, accepted = sv.handoff_answer
+            if t < when:
+                continue
+            try:
+                if accepted:
+                    self._deliver(self.fc.accept_handoff(vid, t), t)
+                    sv.handoff_done, sv.handoff_retry = True, t
+                else:
+                    self._deliver(self.fc.refuse_handoff(vid, t), t)
+                    sv.handoff_asked = t  # ask again (after the refusal, at the stop line)
+                    sv.handoff_answer = None
+            except FleetError:
+                self.stats.dispatch_errors += 1
+
+    # -- yards, cranes and dispatch ---------------------------------------
+    def _arrive(self, t: float) -> None:
+        while self._arrivals and self._arrivals[-1].arrived <= t:
+            c = self._arrivals.pop()
+            self.consignments.append(c)
+            for f in self.cfg.faults:  # a customs hold in force delays clearance
+                if (
+                    f.kind == "customs_hold"
+                    and f.corridor in ("", c.corridor)
+                    and (
+                        f.goods in ("", c.kind)
+                        and c.cleared >= f.at_s
+                        and c.arrived < f.at_s + f.duration_s
+                    )
+                ):
+                    c.cleared = max(c.cleared, f.at_s + f.duration_s)
+            self.waiting.setdefault((c.corridor, c.origin), []).append(c)
+
+    def _arrived(self, sv: SimVehicle, goal: str, t: float) -> None:
+        sv.node, sv.phase, sv.idle_since = goal, "idle", t
+        sv.zero_m, sv.handoff_asked, sv.handoff_answer = None, None, None
+        sv.handoff_done = sv.crossed = False
+        if sv.cargo is not None and goal in self.spots[sv.corridor][side_of(goal)]:
+            sv.phase = "unloading"
+            sv.busy_until = self._crane(sv.corridor, goal, t, GOODS[sv.cargo.kind][2])
+
+    def _crane(self, corridor: str, spot: str, t: float, work_s: float) -> float:
+        start = max(t, self.crane_free.get((corridor, spot), 0.0))
+        end = start + work_s
+        self.crane_free[(corridor, spot)] = end
+        key = f"{corridor}/{spot}"
+        self.stats.crane_busy_s[key] = self.stats.crane_busy_s.get(key, 0.0) + work_s
+        return end
+
+    def _yard(self, t: float, period: float) -> None:
+        for vid in sorted(self.vehicles):
+            sv = self.vehicles[vid]
+            if sv.broken or sv.comms_lost:
+                continue
+            if sv.phase == "unloading" and t >= sv.busy_until:
+                assert sv.cargo is not None
+                sv.cargo.delivered = t
+                sv.cargo = None
+                sv.phase, sv.idle_since = "idle", t
+            if sv.phase == "loading" and t >= sv.busy_until:
+                sv.phase = "ready"
+            if sv.phase == "idle":
+                self._take_cargo(sv, t)
+            if sv.phase in ("idle", "ready"):
+                self._dispatch(sv, t)
+        for corridor in self.spots:
+            zone = 0.0
+            for sv in self.vehicles.values():
+                if sv.corridor == corridor and sv.zero_m is not None and sv.model.v < 0.1:
+                    f = sv.brain.follower
+                    if f is not None and 0.0 <= sv.zero_m - f.progress_m <= 25.0:
+                        zone = period
+            self.stats.handoff_occupied_s[corridor] = (
+                self.stats.handoff_occupied_s.get(corridor, 0.0) + zone
+            )
+
+    def _take_cargo(self, sv: SimVehicle, t: float) -> None:
+        side = side_of(sv.node)
+        if sv.node not in self.spots[sv.corridor][side]:
+            return
+        q = self.waiting.get((sv.corridor, side), [])
+        ready = [c for c in q if c.cleared <= t]
+        if not ready:
+            return
+        c = min(ready, key=lambda c: (GOODS[c.kind][3], c.arrived, c.id))
+        q.remove(c)
+        c.loaded = t
+        sv.cargo, sv.phase = c, "loading"
+        sv.busy_until = self._crane(sv.corridor, sv.node, t, GOODS[c.kind][2])
+
+    def _dispatch(self, sv: SimVehicle, t: float) -> None:
+        """Send a loaded vehicle across; an empty one goes where cargo waits.
+
+        Every trip across ends at the staging point at the end of the lane, and only
+        the vehicle standing there is given a loading spot (first in, first out):
+        a vehicle bound for a spot never waits behind one that has none, so the
+        bays' places cannot all be promised to vehicles stuck in the queue."""
+        here = side_of(sv.node)
+        there = "CN" if here == "VN" else "VN"
+        if sv.node == STAGING[here]:
+            # Head of the staging queue: into a bay on this side once one has room.
+            goal = self._free_spot(sv.corridor, here) or ""
+            if not goal:
+                return
+        elif sv.node not in self.spots[sv.corridor][here]:
+            goal = STAGING[here]  # parking or lane: join the queue into this yard
+        elif sv.cargo is None:
+            want_there = sum(
+                1 for c in self.waiting.get((sv.corridor, there), []) if c.cleared <= t + 600
+            )
+            heading = sum(
+                1
+                for o in self.vehicles.values()
+                if o.corridor == sv.corridor and side_of(o.target or o.node) == there
+            )
+            if want_there <= heading or t - sv.idle_since < EMPTY_RUN_AFTER_S:
+                return
+            goal = STAGING[there]
+        else:
+            goal = STAGING[there]
+        prio = GOODS[sv.cargo.kind][3] if sv.cargo is not None else Priority.STANDARD
+        try:
+            cmds = self.fc.send_to(sv.id, goal, t, prio)
+        except FleetError:
+            self.stats.dispatch_errors += 1
+            return
+        sv.target, sv.phase = goal, "driving"
+        self._deliver(cmds, t)
+
+    def _free_spot(self, corridor: str, side: str) -> str | None:
+        """The loading spot on ``side`` with the fewest vehicles at or bound for it, if
+        its bay has room (the dispatcher never sends more than a bay holds)."""
+        best: tuple[int, float, str] | None = None
+        for spot in self.spots[corridor][side]:
+            n = sum(
+                1
+                for o in self.vehicles.values()
+                if o.corridor == corridor
+                and (
+                    (o.phase == "driving" and o.target == spot)
+                    or (o.phase != "driving" and o.node == spot)
+                )
+            )
+            if n < BAY_PLACES:
+                key = (n, self.crane_free.get((corridor, spot), 0.0), spot)
+                best = key if best is None or key < best else best
+        return None if best is None else best[2]
+
+    # -- faults -------------------------------------------------------------
+    def _faults_due(self, t: float) -> None:
+        while self._faults and self._faults[0].at_s <= t:
+            self._start_fault(self._faults.pop(0), t)
+        while self._ends and self._ends[0][0] <= t:
+            _, _, fn = self._ends.pop(0)
+            fn()
+
+    def _later(self, at: float, fn: Callable[[], None]) -> None:
+        self._n_end += 1
+        self._ends.append((at, self._n_end, fn))
+        self._ends.sort(key=lambda e: (e[0], e[1]))
+
+    def _start_fault(self, f: Fault, t: float) -> None:
+        end = t + f.duration_s
+        if f.kind == "breakdown":
+            sv = self._pick_vehicle(f)
+            if sv is None:
+                return
+            sv.broken = True
+            self._deliver(self.fc.breakdown(sv.id, t), t)
+
+            def repair(sv: SimVehicle = sv) -> None:
+                sv.broken = False
+                self._deliver(self.fc.repaired(sv.id, self.t), self.t)
+
+            self._later(end, repair)
+        elif f.kind == "comms_loss":
+            sv = self._pick_vehicle(f)
+            if sv is None:
+                return
+            sv.comms_lost = True
+
+            def restore(sv: SimVehicle = sv) -> None:
+                sv.comms_lost = False
+
+            self._later(end, restore)
+        elif f.kind == "obstacle":
+            x, y = self.lane_point(f.corridor, f.lane, f.s_m)
+            self.obstacles.append((f.corridor, x, y, t, end))
+        elif f.kind == "lane_closure":
+            self._deliver(self.fc.close_lane(f.corridor, f.lane, t, "scenario"), t)
+            self._later(
+                end, lambda: self._deliver(self.fc.reopen_lane(f.corridor, f.lane, self.t), self.t)
+            )
+        elif f.kind == "peer_down":
+            self.peer_down[f.corridor] = end
+        elif f.kind == "peer_refusing":
+            self.peer_refusing[f.corridor] = end
+        elif f.kind in ("customs_hold", "demand_surge"):
+            pass  # applied where consignments arrive / are generated
+        else:
+            raise ValueError(f"unknown fault kind {f.kind!r}")
+
+    def _pick_vehicle(self, f: Fault) -> SimVehicle | None:
+        if f.vehicle and f.vehicle != "export-lane":
+            return self.vehicles[f.vehicle]
+        best = None
+        for sv in sorted(self.vehicles.values(), key=lambda v: v.id):
+            if f.corridor and sv.corridor != f.corridor:
+                continue
+            if sv.lane_id == "E-AUTO" and sv.model.v > 0.5 and sv.zero_m is not None:
+                f_ = sv.brain.follower
+                short = f_ is not None and sv.zero_m - f_.progress_m > 100.0
+                if short and (best is None or sv.lane_s > best.lane_s):
+                    best = sv
+        return best
+
+    def lane_point(self, corridor: str, lane: str, s_m: float) -> tuple[float, float]:
+        """The map point ``s_m`` along ``lane`` (its edges' offsets and geometry)."""
+        g = self.graphs[corridor]
+        for _u, _v, d in g.edges(data=True):
+            if d["lane_id"] == lane and d["offset_m"] <= s_m <= d["offset_m"] + d["length_m"]:
+                p = d["geometry"].interpolate(s_m - d["offset_m"])
+                return float(p.x), float(p.y)
+        raise ValueError(f"{corridor}: no point {s_m} m along lane {lane!r}")
+
+    # -- output -------------------------------------------------------------
+    def _write_trace(self, t: float) -> None:
+        assert self.trace is not None
+        rows = []
+        for vid in sorted(self.vehicles):
+            sv = self.vehicles[vid]
+            m = sv.model
+            rows.append(
+                f"{t:.2f},{vid},{sv.lane_id},{sv.lane_s:.2f},{m.x:.2f},{m.y:.2f},{m.v:.3f}\n"
+            )
+        self.trace.write("".join(rows))
+
+    def summary(self) -> dict[str, Any]:
+        """Outcome figures the report and the scenario checks use."""
+        hours = self.t / 3600.0
+        per_corridor: dict[str, Any] = {}
+        for corridor in sorted(self.graphs):
+            vs = [sv for sv in self.vehicles.values() if sv.corridor == corridor]
+            cross = [c for c in self.stats.crossings if self.vehicles[c[1]].corridor == corridor]
+            loaded = [c for c in cross if c[3]]
+            cranes = {
+                k.split("/", 1)[1]: v / max(self.t, 1e-9)
+                for k, v in self.stats.crane_busy_s.items()
+                if k.startswith(corridor + "/")
+            }
+            per_corridor[corridor] = {
+                "vehicles": len(vs),
+                "crossings": len(cross),
+                "loaded_crossings": len(loaded),
+                "crossings_per_day": len(loaded) / hours * 24 if hours else 0.0,
+                "vehicle_busy_share": sum(v.busy_s for v in vs) / max(self.t * len(vs), 1e-9),
+                "vehicle_moving_share": sum(v.moving_s for v in vs) / max(self.t * len(vs), 1e-9),
+                "vehicle_working_share": 1.0
+                - sum(v.idle_s for v in vs) / max(self.t * len(vs), 1e-9),
+                "crane_busy_share": cranes,
+                "handoff_occupied_share": self.stats.handoff_occupied_s.get(corridor, 0.0)
+                / max(self.t, 1e-9),
+                "consignments": sum(1 for c in self.consignments if c.corridor == corridor),
+            }
+        return {
+            "sim_s": self.t,
+            "seed": self.cfg.seed,
+            "corridors": per_corridor,
+            "obstacle_stops": self.stats.obstacle_stops,
+            "commands": self.stats.commands,
+            "dispatch_errors": self.stats.dispatch_errors,
+            "handoff_accept_retries": self.stats.accept_retries,
+        }
+
+
+# ---------------------------------------------------------------- helpers
+def _load_spots(g: nx.DiGraph) -> dict[str, list[str]]:
+    from bench.corridor_plan import yard_spots
+
+    return yard_spots(g)
+
+
+def _home_nodes(g: nx.DiGraph, spots: dict[str, list[str]]) -> list[str]:
+    """Where vehicles may start: each loading spot, then the parking, charging and
+    inspection bays, then nodes along the guide lanes (those are dispatched into a
+    yard first or queue at the staging point), alternating sides."""
+    out: list[str] = []
+    for vn, cn in zip(spots["VN"], spots["CN"], strict=False):
+        out += [vn, cn]
+    for kind in ("P1", "C1", "X1"):
+        for side in ("vn", "cn"):
+            spot = f"{side}-spot-{kind}"
+            if spot in g:
+                out.append(spot)
+    for lane in ("I-AUTO", "E-AUTO"):
+        placed: list[float] = []
+        edges = sorted(
+            (d["offset_m"] + d["length_m"], v)
+            for _u, v, d in g.edges(data=True)
+            if d["lane_id"] == lane
+        )
+        for s_end, v in edges:
+            tags = g.nodes[v].get("tags", [])
+            if "stop_line" in tags or "lane_end" in tags or g.out_degree(v) != 1:
+                continue
+            if s_end < 60.0 or any(abs(s_end - p) < 30.0 for p in placed):
+                continue
+            placed.append(s_end)
+            out.append(v)
+    return out
+
+
+def _lane_of_node(g: nx.DiGraph, node: str) -> tuple[str, float]:
+    """The lane a standing vehicle's front is on, and how far along it."""
+    for _u, _v, d in sorted(g.in_edges(node, data=True), key=lambda e: (e[0], e[1])):
+        return str(d["lane_id"]), float(d["offset_m"] + d["length_m"])
+    for _u, _v, d in sorted(g.out_edges(node, data=True), key=lambda e: (e[0], e[1])):
+        return str(d["lane_id"]), float(d["offset_m"])
+    return "", 0.0
+
+
+def _sensor(
+    sv: SimVehicle, group: list[SimVehicle], obstacles: list[tuple[float, float]]
+) -> tuple[float | None, float]:
+    """Free distance ahead of the front (other vehicles' bodies and obstacles inside a
+    corridor one body wide along the heading, within the sensor's range) and the speed
+    of what is there along our heading (0 for an obstacle)."""
+    m = sv.model
+    if m.v < 0.05 and sv.brain.follower is None:
+        return None, 0.0
+    c, s = math.cos(m.yaw), math.sin(m.yaw)
+    best: float | None = None
+    best_v = 0.0
+    half_w = m.params.width_m / 2 + 0.5
+    points: list[tuple[float, float, float]] = [(x, y, 0.0) for x, y in obstacles]
+    for o in group:
+        if o is sv:
+            continue
+        om = o.model
+        dx, dy = om.x - m.x, om.y - m.y
+        if (
+            abs(dx) > SENSOR_RANGE_M + om.params.length_m
+            or abs(dy) > SENSOR_RANGE_M + om.params.length_m
+        ):
+            continue
+        oc, os_ = math.cos(om.yaw), math.sin(om.yaw)
+        away = om.v * (oc * c + os_ * s)
+        # Sample the other body from its front to its rear.
+        for k in (0.0, 0.25, 0.5, 0.75, 1.0):
+            lk = om.params.length_m * k
+            points.append((om.x - oc * lk, om.y - os_ * lk, away))
+    for px, py, pv in points:
+        dx, dy = px - m.x, py - m.y
+        ahead = dx * c + dy * s
+        if ahead <= 0.0 or ahead > SENSOR_RANGE_M:
+            continue
+        if abs(-dx * s + dy * c) <= half_w and (best is None or ahead < best):
+            best, best_v = ahead, pv
+    return best, best_v
+
+
+def load_world(
+    corridors: Iterable[str],
+) -> tuple[dict[str, nx.DiGraph], dict[str, list[tuple[float, float]]]]:
+    """Guide graphs and zero lines of the corridors shipped with smartgate."""
+    from smartgate.world import load_corridors
+
+    maps, graphs = load_corridors(tuple(corridors))
+    zero = {c: [(float(x), float(y)) for x, y in maps[c].zero_line.coords] for c in graphs}
+    return graphs, zero
+
+
+def status_of(sim: Simulator, vid: str) -> VehicleStatus:
+    return sim.fc.core.vehicles[vid].status
+
+
+def mission_active(sim: Simulator, vid: str) -> bool:
+    m = sim.fc.core.vehicles[vid].mission
+    return m is not None and m.status is MissionStatus.ACTIVE
