@@ -264,19 +264,15 @@ def consignments_router(desk_of: Callable[[], ConsignmentDesk | None]) -> APIRou
     def priority(consignment_id: str, body: Priority, who: User, ops: Ops) -> JSONResponse:
         """Re-prioritise (0..9, higher first among goods equally perishable; audited)."""
 
-        def change(d: ConsignmentDesk) -> ConsignmentRecord:
-            def apply(rec: ConsignmentRecord, now: float) -> None:
-                rec.consignment.priority = body.priority
-
-            return d._change(consignment_id, apply)  # lead: a public desk.set_priority
-
         return audited(
             who,
             ops,
             "consignment.priority",
             consignment_id,
             body.model_dump(),
-            change,
+            lambda d: d.set_priority(
+                consignment_id, body.priority, actor=who.username, reason=body.reason
+            ),
         )
 
     @router.post("/{consignment_id}/handover", dependencies=writer, responses=refusals)

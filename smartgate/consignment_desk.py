@@ -283,6 +283,23 @@ class ConsignmentDesk:
 
         return self._change(cid, apply)
 
+    def set_priority(
+        self, cid: str, priority: int, *, actor: str, reason: str
+    ) -> ConsignmentRecord:
+        """Re-prioritise (0..9): the dispatcher serves higher first among goods equally
+        perishable. Not a lifecycle transition, so it goes to the desk's event log."""
+        if not 0 <= priority <= 9:
+            raise DeskError(f"priority must be 0..9, not {priority}")
+
+        def apply(rec: ConsignmentRecord, now: float) -> None:
+            before = rec.consignment.priority
+            rec.consignment.priority = priority
+            entry = {"event": "consignment_reprioritised", "consignment_id": cid, "t": now}
+            entry |= {"from": before, "to": priority, "actor": actor, "reason": reason}
+            rec.log.append(entry)
+
+        return self._change(cid, apply)
+
     def hold(self, cid: str, *, actor: str, reason: str) -> ConsignmentRecord:
         return self._change(cid, lambda rec, now: self._hold(rec, now, actor, reason))
 

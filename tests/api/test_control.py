@@ -176,7 +176,9 @@ def cleared(client: TestClient, i: int) -> str:
     return cid
 
 
-def test_consignment_priority_hold_release_are_controller_actions(client: TestClient) -> None:
+def test_consignment_priority_hold_release_are_controller_actions(
+    client: TestClient, store: Store
+) -> None:
     cid = cleared(client, 1)
     viewer, ctl = headers(client, "viewer"), headers(client, "controller")
     url = f"{V}/consignments/{cid}"
@@ -191,6 +193,10 @@ def test_consignment_priority_hold_release_are_controller_actions(client: TestCl
     c = client.post(f"{url}/priority", json={"priority": 7, "reason": "perishing"}, headers=ctl)
     assert c.status_code == 200 and c.json()["priority"] == 7
     assert client.get(url, headers=viewer).json()["priority"] == 7
+    # Who changed it, from what, and why stays with the consignment's events too.
+    (ev,) = [e for e in store.events() if e.get("event") == "consignment_reprioritised"]
+    assert (ev["consignment_id"], ev["to"], ev["actor"]) == (cid, 7, "controller")
+    assert ev["reason"] == "perishing" and ev["from"] != 7
     held = client.post(f"{url}/hold", json={"reason": "x-ray"}, headers=ctl).json()
     assert held["state"] == "held" and held["history"][-1]["actor"] == "controller"
     is_problem(client.post(f"{url}/hold", json={"reason": "again"}, headers=ctl), 409)
