@@ -54,6 +54,9 @@ LAG_M = 30.0  # behind the plan by more than this: re-plan from the real positio
 RESYNC_EVERY_S = 5.0  # at most one lag re-plan per corridor this often
 RETRY_S = 10.0  # a vehicle the planner could not place yet is tried again this often
 JUNCTION_CLEAR_M = 2.0  # the least junction area on each lane that meets at a junction
+STUCK_S = 20.0  # standing this long at a reservation end that only a plan keeps: go on
+# Plan holds that are predictions about other vehicles, not rules (handoff, closed lane):
+SOFT_HOLDS = ("vehicle", "no safe plan yet")
 SIDE_CLEAR_M = 3.5  # centre lines this far apart: two vehicles side by side do not touch
 
 
@@ -66,6 +69,7 @@ class _Track:
     offset_m: float = 0.0  # core route distance = planner route distance + offset
     broken: bool = False
     mission_id: str | None = None  # the core mission this controller steers (others: manual)
+    standing_since: float | None = None  # at its reservation end, not moving, since
 
 
 class FleetControl:
@@ -267,6 +271,7 @@ class FleetControl:
                     self._planner(e.vehicle_id).breakdown(e.vehicle_id, now)
                     t.broken = True
         for corridor in self.graphs:
+            self._resync_laggards(corridor, now)
             self._retry_unplaced(corridor, now)
             cmds += self._follow_plans(corridor, now)
         sent = {(c.vehicle_id, c.seq) for c in cmds}
@@ -338,9 +343,10 @@ class FleetControl:
         ids = self._ids(corridor)
         held = {vid: self._held(vid) for vid in ids}
         order = self._junction_order(corridor, ids)
+        closed = self.closed[corridor]
 
         def free_junction(vid: str, node: str) -> bool:
-            if not self._my_turn(vid, node, order):
+            if not self._my_turn(vid, node, order, held):
                 return False
             return not any(
                 self._touches(corridor, iv, node) for o in ids if o != vid for iv in held[o]
@@ -355,6 +361,8 @@ class FleetControl:
             if v.status is VehicleStatus.OFFLINE or t.broken or m.id != t.mission_id:
                 continue
             want = min(m.route.length_m, t.plan.position_at(now + self.lookahead_s) + t.offset_m)
+            if self._overdue(vid, now):
+                want = m.route.length_m  # the plan waits for a picture that is wrong: go on
             if want <= m.reservation_end_m + 1e-6:
                 continue
             end = m.reservation_end_m
@@ -362,7 +370,7 @@ class FleetControl:
                 lo_s, length = leg.start_m, leg.length_m
                 if lo_s + length <= end + 1e-9:
                     continue
-                if lo_s >= want:
+                if lo_s >= want or leg.lane_id in closed:
                     break
                 a = max(lo_s, end) - lo_s
                 cap = min(length, want - lo_s)
@@ -388,6 +396,29 @@ class FleetControl:
                 held[vid] = self._held(vid)
         return out
 
+    def _overdue(self, vid: str, now: float) -> bool:
+        """Has the vehicle stood at its reservation end for ``STUCK_S`` while its plan
+        holds it only for other vehicles? Plans predict where others will be; when the
+        prediction is wrong (a crane took longer, a sensor stopped someone) a plan can
+        wait for a vehicle that is already gone, or find no plan at all from where the
+        vehicles really are. The reservation rules keep it safe to
+        go on regardless; a hard hold (handoff, closed lane, breakdown) is never
+        overridden."""
+        t = self._t[vid]
+        v = self.core.vehicles[vid]
+        m = v.mission
+        assert m is not None
+        if v.speed_mps > 0.1 or m.reservation_end_m - m.progress_m > 2.0:
+            t.standing_since = None
+            return False
+        if t.standing_since is None:
+            t.standing_since = now
+            return False
+        reason = self._planner(vid).status(vid).hold_reason
+        if reason is not None and not reason.startswith(SOFT_HOLDS):
+            return False
+        return now - t.standing_since >= STUCK_S
+
     def _eta(self, vid: str) -> float:
         eta = self._planner(vid).status(vid).eta_s
         return 1e18 if eta is None else eta
@@ -398,14 +429,18 @@ class FleetControl:
         v = self.core.vehicles[vid]
         rules = self.cfg.rules
         m = v.mission
+        g = self.graphs[v.corridor]
         if m is not None and m.status is MissionStatus.ACTIVE:
             lo = m.progress_m - rules.vehicle_length_m
             if v.status is VehicleStatus.OFFLINE:
                 lo -= rules.vehicle_length_m  # it may be a little behind its last report
-            return _intervals(m.route.nodes, self.graphs[v.corridor], lo, m.reservation_end_m)
+            return _shadowed(g, _intervals(m.route.nodes, g, lo, m.reservation_end_m))
+        if m is not None:  # it stands where its last mission ended
+            end = m.progress_m
+            return _shadowed(g, _intervals(m.route.nodes, g, end - rules.vehicle_length_m, end))
         r = self._planner(vid).route(vid)
         s = r.profile[-1][1]
-        return _intervals(r.nodes, self.graphs[v.corridor], s - rules.vehicle_length_m, s)
+        return _shadowed(g, _intervals(r.nodes, g, s - rules.vehicle_length_m, s))
 
     def _junction_order(self, corridor: str, ids: list[str]) -> dict[str, list[str]]:
         """Junction -> vehicles in the order their current plans first pass it (cached
@@ -447,14 +482,43 @@ class FleetControl:
             return bool(hi >= length - zone.get((u, w, node), JUNCTION_CLEAR_M))
         return False
 
-    def _my_turn(self, vid: str, node: str, order: dict[str, list[str]]) -> bool:
-        """Every vehicle planned through ``node`` before ``vid`` has reserved across it."""
-        for o in order.get(node, []):
+    def _my_turn(
+        self,
+        vid: str,
+        node: str,
+        order: dict[str, list[str]],
+        held: Mapping[str, list[tuple[str, str, float, float]]],
+    ) -> bool:
+        """Every vehicle planned through ``node`` before ``vid`` has reserved across it,
+        or cannot: plans go stale when vehicles lag them, so the plans' order is only
+        kept where it still can be. A vehicle whose way to ``node`` runs through what
+        ``vid`` holds cannot get there first (waiting for it would deadlock), and a
+        vehicle whose plan no longer passes ``node`` at all is late, not last: it goes
+        when the junction is free."""
+        queue = order.get(node, [])
+        if vid not in queue:
+            return True
+        mine = {(u, w) for u, w, _lo, _hi in held.get(vid, ())}
+        for o in queue:
             if o == vid:
                 return True
-            if not self._past(o, node):
+            if not self._past(o, node) and not self._through(o, node, mine):
                 return False
         return True
+
+    def _through(self, vid: str, node: str, edges: set[tuple[str, str]]) -> bool:
+        """Does ``vid``'s way from where it is to ``node`` use one of ``edges``?"""
+        m = self.core.vehicles[vid].mission
+        if m is None or m.status is not MissionStatus.ACTIVE:
+            return False
+        for leg in m.route.legs:
+            if leg.start_m + leg.length_m <= m.progress_m:
+                continue
+            if leg.u == node:
+                return False
+            if (leg.u, leg.v) in edges:
+                return True
+        return False
 
     def _past(self, vid: str, node: str) -> bool:
         v = self.core.vehicles[vid]
@@ -469,7 +533,8 @@ class FleetControl:
     # ------------------------------------------------------------- re-planning
 
     def _lag(self, vid: str, now: float) -> float:
-        """How far the vehicle is behind its plan (m); 0 without a plan being driven."""
+        """How far the vehicle is behind its plan (m, negative: ahead of it); 0 without a
+        plan being driven."""
         t = self._t[vid]
         m = self.core.vehicles[vid].mission
         if t.plan is None or m is None or m.status is not MissionStatus.ACTIVE:
@@ -477,25 +542,59 @@ class FleetControl:
         return t.plan.position_at(now) - (m.progress_m - t.offset_m)
 
     def _sync(self, vids: list[str], now: float, force: bool = False) -> None:
-        """Tell the planner where vehicles really are when they lag their plans."""
-        by_corridor: dict[str, dict[str, float]] = {}
+        """Tell the planner where vehicles really are when they are off their plans (behind,
+        ahead after a re-timing, or on a way the planner no longer has for them)."""
+        by_corridor: dict[str, dict[str, tuple[tuple[str, ...], float]]] = {}
         for vid in vids:
             t = self._t[vid]
             m = self.core.vehicles[vid].mission
             if t.plan is None or m is None or m.status is not MissionStatus.ACTIVE:
                 continue
-            if t.plan is not self.planners[t.corridor].route(vid):
-                continue  # the planner already moved on; positions would not match
-            lag = self._lag(vid, now)
-            if lag > (1.0 if force else LAG_M):
-                s = max(t.plan.profile[0][1], m.progress_m - t.offset_m)
-                by_corridor.setdefault(t.corridor, {})[vid] = s
-        for corridor, positions in by_corridor.items():
+            if m.id != t.mission_id:
+                continue  # driven by hand: the planner keeps it where it was put
+            diverged = t.plan is not self.planners[t.corridor].route(vid)
+            if diverged or abs(self._lag(vid, now)) > (1.0 if force else LAG_M):
+                by_corridor.setdefault(t.corridor, {})[vid] = self._where(vid)
+        for corridor, paths in by_corridor.items():
             try:
-                self.planners[corridor].replan_all(now, positions)
+                self.planners[corridor].replan_all(now, paths=paths)
             except PlanError:
                 continue
             self._last_resync[corridor] = now
+
+    def _where(self, vid: str) -> tuple[tuple[str, ...], float]:
+        """The vehicle's way from just behind its body to its goal, and its front along it."""
+        m = self.core.vehicles[vid].mission
+        assert m is not None
+        back = m.progress_m - self.cfg.rules.min_spacing_m
+        legs = m.route.legs
+        i = next((k for k, leg in enumerate(legs) if leg.start_m + leg.length_m > back), 0)
+        i = min(i, len(legs) - 1)
+        return m.route.nodes[i:], m.progress_m - legs[i].start_m
+
+    def _resync_laggards(self, corridor: str, now: float) -> None:
+        """Once someone is ``LAG_M`` behind its plan, re-plan the corridor from where
+        everyone really is (at most every ``RESYNC_EVERY_S``).
+
+        Plans made for a vehicle that is not where the planner thinks (it waited at a
+        crane, a sensor stopped it) keep others holding for it or ahead of it in a
+        junction's order: that is how a busy yard would lock up."""
+        if now - self._last_resync.get(corridor, -1e18) < RESYNC_EVERY_S:
+            return
+        ids = self._ids(corridor)
+        off = any(abs(self._lag(vid, now)) > LAG_M or self._diverged(vid) for vid in ids)
+        if off:
+            self._sync(ids, now, force=True)
+        self._last_resync.setdefault(corridor, now)
+
+    def _diverged(self, vid: str) -> bool:
+        """The vehicle drives a plan the planner has since replaced by one it could not
+        take (it had already reserved past the fork): the planner's picture is wrong."""
+        t = self._t[vid]
+        m = self.core.vehicles[vid].mission
+        if t.plan is None or m is None or m.status is not MissionStatus.ACTIVE:
+            return False
+        return m.id == t.mission_id and t.plan is not self.planners[t.corridor].route(vid)
 
     def _retry_unplaced(self, corridor: str, now: float) -> None:
         """The planner keeps a vehicle standing where it is when it found no safe plan from
@@ -515,6 +614,9 @@ class FleetControl:
             self._sync([vid], now, force=True)
             try:
                 p.request(vid, st.goal, now)
+                m = self.core.vehicles[vid].mission
+                if m is not None and m.status is MissionStatus.ACTIVE and m.handoff_accepted:
+                    p.accept_handoff(vid, now)  # a new request forgets it; the core has it
             except PlanError:
                 continue
 
@@ -566,10 +668,12 @@ def _standing_path(g: nx.DiGraph, node: str, behind_m: float) -> tuple[list[str]
 
 
 def _suffix_at(route_nodes: tuple[str, ...], plan_nodes: tuple[str, ...]) -> int | None:
-    """Index k with ``route_nodes[k:] == plan_nodes``: the plan is the same way, re-timed."""
+    """Index k with ``route_nodes[k:k + len(plan_nodes)] == plan_nodes``: the plan is the
+    same way, re-timed (a suffix), or a stretch of it (a plan holding short: the
+    reservation follows the plan, the mission keeps the way on to the goal)."""
     n = len(plan_nodes)
     for k in range(len(route_nodes) - n, -1, -1):
-        if route_nodes[k : k + n] == plan_nodes and k + n == len(route_nodes):
+        if route_nodes[k : k + n] == plan_nodes:
             return k
     return None
 
@@ -614,6 +718,29 @@ def _intervals(
             length = g.edges[p, first]["length_m"]
             out.append((p, first, max(0.0, length + lo), length))
             break
+    return out
+
+
+def _shadowed(
+    g: nx.DiGraph, held: list[tuple[str, str, float, float]]
+) -> list[tuple[str, str, float, float]]:
+    """``held`` plus the body's shadow on the other branches of a merge it is passing.
+
+    A vehicle whose front is just past a merge still has its body on the branch it
+    came from; one coming along another branch would otherwise close up to a gap from
+    that body's *branch*, a body length nearer than the spacing on the lane they now
+    share. The shadow puts the part of the body behind the merge on every branch."""
+    out = list(held)
+    for k in range(1, len(held)):
+        u, _w, a, _b = held[k]
+        if a > 1e-9:
+            continue
+        behind = sum(hi - lo for _pu, _pw, lo, hi in held[:k])
+        prev = held[k - 1][0]
+        for q in g.predecessors(u):
+            if q != prev:
+                length = g.edges[q, u]["length_m"]
+                out.append((q, u, max(0.0, length - behind), length))
     return out
 
 

@@ -39,7 +39,7 @@ import itertools
 import math
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
@@ -639,15 +639,25 @@ class TrafficPlanner:
         waiting = [w.vid for w in self._v.values() if vid in w.blocked_by]
         self._plan_and_cascade(self._order(waiting))
 
-    def replan_all(self, now: float, positions: Mapping[str, float] | None = None) -> None:
+    def replan_all(
+        self,
+        now: float,
+        positions: Mapping[str, float] | None = None,
+        paths: Mapping[str, tuple[Sequence[str], float]] | None = None,
+    ) -> None:
         """Re-plan every vehicle from where it is now, in priority order.
 
         Used after disruptions. Everyone is first frozen where it is (a static,
         conflict-free table), then inserted one by one, then passes retry the
-        vehicles left holding behind someone who has since moved.
+        vehicles left holding behind someone who has since moved. ``positions``
+        says where vehicles really are along their current routes; ``paths`` (nodes,
+        metres along them) where they are on a way the planner did not give them
+        (the way they were driving before a plan they could no longer take).
         """
         self._advance(now)
         positions = positions or {}
+        for vid, (nodes, s_on) in (paths or {}).items():
+            self._relocate(self._get(vid), tuple(nodes), s_on, now)
         for v in self._v.values():
             s = positions.get(v.vid, v.motion.s_at(now))
             past = self._recent_past(v, 0.0) if v.vid not in positions else ()
@@ -833,6 +843,20 @@ class TrafficPlanner:
             tr.profile[-1] = (now, s_new + offset)
         tr.profile.extend(ahead)
         v.walk_base = base
+
+    def _relocate(self, v: _Vehicle, path: tuple[str, ...], s: float, now: float) -> None:
+        """Put a vehicle standing ``s`` metres along ``path``; its planned walk (the audit
+        trace) starts again there: where it was planned to be before no longer holds."""
+        self._check_path(path)
+        ns = [0.0]
+        for u, w in itertools.pairwise(path):
+            ns.append(ns[-1] + self.g.edges[u, w]["length_m"])
+        s = max(0.0, min(s, ns[-1]))
+        self._unindex(v)
+        v.motion = _Motion(self._map, TimedRoute(v.vid, path, ((now, s), (now + 1.0, s))))
+        self._index(v)
+        self._trace[v.vid] = _Trace(list(path), ns, [(now, s)])
+        v.walk_base = 0
 
     def _index(self, v: _Vehicle) -> None:
         slot = float(self._slot[v.vid])

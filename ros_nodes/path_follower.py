@@ -15,6 +15,9 @@ from dataclasses import dataclass
 
 COMFORT_DECEL_MPS2 = 1.0
 STOP_TOLERANCE_M = 0.3
+# 2 x the 5.6 m turning radius x sin 45 deg: pure pursuit then cuts 90-degree corners
+# inside, within the steering limit.
+MIN_LOOKAHEAD_M = 8.0
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,9 @@ class PathFollower:
         target = min(target, stop, self.max_speed)
         # Creep the last centimetres instead of stalling short of the line.
         target = max(target, min(0.3, remaining))
-        lookahead = max(4.0, 1.2 * v + 2.0)
+        # Never closer than MIN_LOOKAHEAD_M: a shorter look at a corner asks for a tighter
+        # turn than the steering allows, and the vehicle swings wide into the next lane.
+        lookahead = max(MIN_LOOKAHEAD_M, 1.2 * v + 2.0)
         look = s + lookahead
         tx, ty = self._point_at(look)
         if look > self.length:  # extend the last segment so the end stays ahead

@@ -43,6 +43,7 @@ from sim_worlds.kinematics import KinematicVehicle, VehicleParams
 
 TRACE_HEADER = "t_s,vehicle_id,lane_id,s_m,x_m,y_m,speed_mps"
 HANDOFF_REQUEST_M = 150.0  # the handoff is requested this far before the zero line
+HANDOFF_ZONE_M = 40.0  # the maps' handoff zone reaches this far before the zero line
 # Where vehicles queue for a bay: on the lane, clear of the lane ends, where the yard's
 # in- and out-connectors run 3.5 m apart (a queue there gets clipped by vehicles
 # turning out of the yard).
@@ -387,15 +388,19 @@ class Simulator:
                     sv.idle_s += dt
                 f = b.follower
                 waiting = sv.zero_m is not None and f is not None and m.v < 0.1
-                if waiting and not sv.crossed and 0.0 <= sv.zero_m - f.progress_m <= 25.0:  # type: ignore[operator, union-attr]
+                if waiting and not sv.crossed and 0.0 <= sv.zero_m - f.progress_m <= HANDOFF_ZONE_M:  # type: ignore[operator, union-attr]
                     sv.zero_wait_s += dt
                 self._check_crossing(sv, t)
                 if not sv.comms_lost and self._report_due(t):
                     r = b.report(t, m.x, m.y, m.yaw, m.v)
                     events += self.fc.on_report(r, t)
         for e in events:
+            # A plan that holds short of the goal (behind another vehicle) ends its mission
+            # there; the vehicle is still on its way, the next plan takes it on.
             if isinstance(e, MissionCompleted):
-                self._arrived(self.vehicles[e.vehicle_id], e.goal, t)
+                done = self.vehicles[e.vehicle_id]
+                if e.goal == done.target:
+                    self._arrived(done, e.goal, t)
 
     def _report_due(self, t: float) -> bool:
         """State reports go out every ``report_every_s`` (the orchestrator marks a vehicle
@@ -551,7 +556,7 @@ class Simulator:
             for sv in self.vehicles.values():
                 if sv.corridor == corridor and sv.zero_m is not None and sv.model.v < 0.1:
                     f = sv.brain.follower
-                    if f is not None and 0.0 <= sv.zero_m - f.progress_m <= 25.0:
+                    if f is not None and 0.0 <= sv.zero_m - f.progress_m <= HANDOFF_ZONE_M:
                         zone = period
             self.stats.handoff_occupied_s[corridor] = (
                 self.stats.handoff_occupied_s.get(corridor, 0.0) + zone
