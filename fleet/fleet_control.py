@@ -360,6 +360,8 @@ class FleetControl:
                 continue
             if v.status is VehicleStatus.OFFLINE or t.broken or m.id != t.mission_id:
                 continue
+            if v.paused or v.estopped:  # stopped by a controller: claims no more road
+                continue
             want = min(m.route.length_m, t.plan.position_at(now + self.lookahead_s) + t.offset_m)
             if self._overdue(vid, now):
                 want = m.route.length_m  # the plan waits for a picture that is wrong: go on

@@ -118,6 +118,25 @@ def test_an_offline_vehicle_keeps_its_stretch_and_the_others_wait_behind_it(
     assert_safe(w)
 
 
+def test_a_vehicle_a_controller_stopped_claims_no_more_road(
+    graphs: dict[str, nx.DiGraph],
+) -> None:
+    w = fleet(graphs, 3)
+    run(w, 120.0)
+    m = w.fc.core.vehicles["v0"].mission
+    assert m is not None and m.status is MissionStatus.ACTIVE
+    w.send(w.fc.estop("v0", w.now, "e2e: obstacle"))
+    held, s = m.reservation_end_m, w.cars["v0"].s
+    run(w, 90.0, until_all=False)  # longer than any "the plan waits for a ghost" timeout
+    assert m.reservation_end_m == held
+    assert w.cars["v0"].v == 0.0 and w.cars["v0"].s <= held + 1e-6
+    assert w.cars["v0"].s - s < 25.0  # braked where it was
+    w.send(w.fc.resume("v0", w.now))
+    run(w, 1200.0)
+    assert arrived(w) == set(w.cars)
+    assert_safe(w)
+
+
 def test_bad_requests_are_refused_and_change_nothing(graphs: dict[str, nx.DiGraph]) -> None:
     w = fleet(graphs, 2)
     before = w.fc.timed_route("v1")

@@ -351,11 +351,29 @@ def test_estop_with_confirmation_stops_the_vehicle(page: Page) -> None:
     expect(row).to_have_attribute("data-state", "estopped")
     expect(row.locator(".spd-val")).to_have_text("0.0")
     expect(page.locator("#vd-speed")).to_have_text("0.0")
+    # The marker glides to each reported position over the gap between reports (up to
+    # 1 s): measure once it has arrived at the last one, then see that no report moves it.
+    page.wait_for_function(
+        f"""() => {{ const it = window.smartgate.vehicles.items.get({json.dumps(vid)});
+            return Math.abs(it.cur.lat - it.to.lat) + Math.abs(it.cur.lon - it.to.lon) < 1e-9; }}"""
+    )
     a = _marker_centre(page, vid)
     page.wait_for_timeout(1500)
     b = _marker_centre(page, vid)
     assert abs(a[0] - b[0]) < 1 and abs(a[1] - b[1]) < 1, "an e-stopped vehicle moved"
     _shot(page, "06-estopped")
+    # its alarm is listed while it holds, with or without the cleared ones shown
+    page.click('#tabs [data-tab="alarms"]')
+    for show_all in (False, True):
+        page.set_checked("#alarm-show-all", show_all)
+        if show_all:  # reloaded: the lane reopened above is among the cleared ones
+            expect(page.locator('#alarm-list .alarm[data-cleared="true"]').first).to_be_attached()
+        active = page.locator(
+            f'#alarm-list .alarm[data-kind="estop"][data-subject="{vid}"][data-cleared="false"]'
+        )
+        expect(active).to_have_count(1)
+    page.set_checked("#alarm-show-all", False)
+    page.click('#tabs [data-tab="vehicles"]')
     page.click("#vd-resume")
     page.click("#confirm-ok")
     expect(row).not_to_have_attribute("data-state", "estopped")

@@ -117,7 +117,8 @@ export const api = {
 
   link: () => get('/api/v1/handoff/link'),
   handoffs: (limit = 20) => get(`/api/v1/handoffs?limit=${limit}`),
-  alarms: (active = true) => get(`/api/v1/alarms?active=${active}`),
+  /** activeOnly: only uncleared alarms; otherwise all of them (active and cleared). */
+  alarms: (activeOnly = true) => get(activeOnly ? '/api/v1/alarms?active=true' : '/api/v1/alarms'),
   ack: (id, note) => post(`/api/v1/alarms/${enc(id)}/ack`, note ? { note } : {}),
   kpis: () => get('/api/v1/kpis'),
   audit: (limit = 100) => get(`/api/v1/audit?limit=${limit}`),
