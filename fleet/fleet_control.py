@@ -376,17 +376,23 @@ class FleetControl:
                     break
                 a = max(lo_s, end) - lo_s
                 cap = min(length, want - lo_s)
+                # The gap to whoever is ahead on this edge, or just past its end node (a
+                # vehicle that has only just left a junction or the spot we are bound for).
                 for o in ids:
                     if o != vid:
                         for u, w, olo, _ohi in held[o]:
                             if (u, w) == (leg.u, leg.v) and olo >= a - 1e-9:
                                 cap = min(cap, olo - gap)
-                # Entering a junction's area claims the junction: only in turn, only free.
+                            elif u == leg.v and olo < gap:
+                                cap = min(cap, length + olo - gap)
+                # Coming within a gap of a junction's area claims the junction: only in
+                # turn, only free; otherwise wait a gap short of it, so that whoever is in
+                # it keeps the gap from this vehicle's front.
                 zone = self._zone[corridor].get((leg.u, leg.v, leg.v), 0.0)
-                if leg.v in junctions and cap > length - zone:
+                if leg.v in junctions and cap > length - zone - gap:
                     mine = any(self._touches(corridor, iv, leg.v) for iv in held[vid])
                     if not mine and not free_junction(vid, leg.v):
-                        cap = min(cap, length - zone - 0.1)
+                        cap = min(cap, length - zone - gap)
                 if cap <= a + 1e-9:
                     break
                 end = lo_s + cap
@@ -474,14 +480,16 @@ class FleetControl:
         return {n: [vid for _, vid in sorted(p)] for n, p in passes.items()}
 
     def _touches(self, corridor: str, iv: tuple[str, str, float, float], node: str) -> bool:
-        """Does the held interval reach into the junction area of ``node``?"""
+        """Does the held interval reach into the junction area of ``node``, or, on the
+        way in, within a gap of it (where it is waited for)?"""
         u, w, lo, hi = iv
         zone = self._zone[corridor]
         if u == node and lo <= zone.get((u, w, node), JUNCTION_CLEAR_M):
             return True
         if w == node:
             length = self.graphs[corridor].edges[u, w]["length_m"]
-            return bool(hi >= length - zone.get((u, w, node), JUNCTION_CLEAR_M))
+            reach = zone.get((u, w, node), JUNCTION_CLEAR_M) + self.cfg.rules.min_gap_m
+            return bool(hi > length - reach + 0.01)
         return False
 
     def _my_turn(

@@ -6,7 +6,9 @@ there cannot hide itself here. Two checks per time step:
 
 - **same lane** (spacing / headway): vehicles on one lane sorted by their distance
   along it; the follower's front must stay ``length + min_gap`` behind the leader's
-  front (a tolerance absorbs the trace's rounding).
+  front (a tolerance absorbs the trace's rounding), unless the leader's body as it
+  really lies (its trail: a vehicle just turned onto the lane is still across the one
+  it came from) is ``min_gap`` or more from the follower's front.
 - **bodies anywhere** (merges, junctions, neighbouring lanes): each body is the
   polyline from the front back through where the front was half and one body
   length of travel ago (its own trail), as a capsule of the vehicle's width whose
@@ -133,12 +135,32 @@ def _same_lane(
     same = (t[1:] == t[:-1]) & (lane[1:] == lane[:-1])
     spacing = s[1:] - s[:-1]  # leader front - follower front
     bumper = spacing - length
-    if same.any():
-        rep.min_gap_m = min(rep.min_gap_m, float(bumper[same].min()))
     # Closer than a body length on one lane is a headway violation for sure; whether the
     # bodies touch (a collision) is for the geometric check (a vehicle turning onto the
     # lane still has its body on the lane it came from).
-    for kind, bad in (("headway", same & (bumper < gap - tol)),):
+    bad = same & (bumper < gap - tol)
+    if bad.any():
+        # Measured along the lane, a leader that has only just turned onto it seems to
+        # have its body along the lane behind its front; the gap that matters is to its
+        # body as it really lies (its trail), often still across the lane it came from.
+        mx, my = _trail(tr, length / 2)
+        rx, ry = _trail(tr, length)
+        rows = np.flatnonzero(on)[order]
+        for i in np.flatnonzero(bad):
+            f, lead = rows[i], rows[i + 1]
+            front = (float(tr.x[f]), float(tr.y[f]))
+            body = (
+                (float(tr.x[lead]), float(tr.y[lead])),
+                (float(mx[lead]), float(my[lead])),
+                (float(rx[lead]), float(ry[lead])),
+            )
+            clear = min(_pt_seg(front, body[0], body[1]), _pt_seg(front, body[1], body[2]))
+            bumper[i] = clear  # the gap there really is
+            if clear >= gap - tol:
+                bad[i] = False
+    if same.any():
+        rep.min_gap_m = min(rep.min_gap_m, float(bumper[same].min()))
+    for kind in ("headway",):
         hits = np.flatnonzero(bad)
         rep.headway_count += len(hits)
         for lane_code in np.unique(lane[hits]):

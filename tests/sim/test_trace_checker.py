@@ -49,6 +49,31 @@ def test_bodies_on_neighbouring_lanes_touching_are_a_collision() -> None:
     assert check_trace(trace_from_rows(far)).collisions == 0
 
 
+def _turn_in(b_front_x: float) -> list[list[str]]:
+    """``a`` drives up a bay (+y) and its front just reaches the ring road (y = 0, 100 m
+    along it), its body still across the ring's edge; ``b`` stands on the ring before it."""
+    rows = []
+    for k in range(13):
+        y = -30.0 + 2.5 * k
+        lane, s = ("ring", 100.0) if k == 12 else ("bay", y + 30.0)
+        rows.append([f"{0.5 * k:.2f}", "a", lane, f"{s:.2f}", "100.00", f"{y:.2f}", "5.000"])
+        rows.append(
+            [f"{0.5 * k:.2f}", "b", "ring", f"{b_front_x:.2f}", f"{b_front_x:.2f}", "0", "0"]
+        )
+    return rows
+
+
+def test_gap_to_a_vehicle_turning_onto_the_lane_is_to_its_body_as_it_lies() -> None:
+    # 20 m front to front along the ring (under the 24.5 m spacing), but a's body runs
+    # down the bay: b's front is 20 m from it.
+    clear = check_trace(trace_from_rows(_turn_in(80.0)))
+    assert clear.headway_violations == 0 and clear.collisions == 0
+    assert clear.min_gap_m == pytest.approx(20.0, abs=0.01)
+    # 5 m from the turning body: too close, however the lane's distances read.
+    close = check_trace(trace_from_rows(_turn_in(95.0)))
+    assert close.headway_violations == 1 and close.collisions == 0
+
+
 def test_reads_csv_and_refuses_a_wrong_header(tmp_path: Path) -> None:
     good = tmp_path / "t.csv"
     rows = _drive("a", "E-AUTO", 50.0, 6.9, 4) + _drive("b", "E-AUTO", 30.0, 6.9, 4)
