@@ -259,10 +259,10 @@ def build(spec: CorridorSpec) -> dict[str, Any]:
         )
     # A turnaround from the export stop line, before km 0, and a road back to the VN yard's
     # return road: a vehicle the other side refused goes back to its yard.
-    ret = (min(d for d, *_ in _BAYS) + D_E4) / 2
     loop = [(-20, D_E4), (-13, 21), (-8, 27), (-8, 33), (-13, 38), (-20, 40), (-28, 39)]
     loop += [(-35, 35), (-40, 29)]  # it leaves at the stop line itself: where vehicles wait
-    back = [f.xy(s, d) for s, d in loop] + f.band(-45, g0 - 40, ret)
+    back = [f.xy(s, d) for s, d in loop] + _eased(b, -45, 29, -85, D_RETURN)[:-1]
+    back += f.band(-85, g0 - 40, D_RETURN)
     b.add(
         "vn-turnaround",
         "LineString",
@@ -310,15 +310,30 @@ def build(spec: CorridorSpec) -> dict[str, Any]:
     }
 
 
+# Yard layout (lateral offsets on the VN side; the CN yard is its mirror about the
+# reserved pair's centre line, see _mirror). Bays are a vehicle spacing (16.5 m body +
+# 8 m gap) apart, so two vehicles leaving neighbouring bays are already spaced on the
+# ring; the out-road leaves the ring 7 m beyond the reserved lane and eases back onto
+# it, so its corner is 10.5 m from the in-road (a turning vehicle never comes near one
+# driving in). Eight loading bays per side: at a crane's ~3 min per visit (unload, then
+# load) they serve ~160 visits an hour, the 2030 peak of ~125 with room.
+BAY_PITCH = 25.0
+D_OUT = D_E4 + 7.0  # where the VN out-road leaves the ring (10.5 m from the in-road)
+D_RETURN = 37.5  # the return road, between the out-road's corner and the first bay
 _BAYS = [  # lateral offset, spot id, spot kind, zone kind (or None)
-    (30.0, "X1", "inspection", "inspection"),
-    (45.0, "L1", "loading", None),
-    (60.0, "L2", "loading", None),
-    (75.0, "L3", "loading", None),
-    (90.0, "L4", "loading", None),
-    (105.0, "C1", "charging", "charging"),
-    (118.0, "P1", "parking", "parking"),
+    (50.0 + BAY_PITCH * i, spot, kind, zone)
+    for i, (spot, kind, zone) in enumerate(
+        [(f"L{k}", "loading", None) for k in range(1, 9)]
+        + [("X1", "inspection", "inspection"), ("C1", "charging", "charging")]
+        + [("P1", "parking", "parking")]
+    )
 ]
+D_RING = _BAYS[-1][0] + 20.0  # the far ring road
+
+
+def _mirror(d: float) -> float:
+    """The CN yard's offset for a VN yard offset: mirrored about the reserved pair."""
+    return D_E4 + D_I4 - d
 
 
 def _yard_bays(
@@ -327,7 +342,7 @@ def _yard_bays(
     """Through bays between two ring roads; vehicles drive from s_in to s_out."""
     mid = (s_in + s_out) / 2
     for d, spot, kind, zone in _BAYS:
-        dd = sign * d if not flip else -d + 2 * D_E4 - 12
+        dd = sign * d if not flip else _mirror(d)
         b.add(
             f"{prefix}-bay-{spot}",
             "LineString",
@@ -355,29 +370,46 @@ def _yard_bays(
 
 
 def _vn_yard(b: Builder, g0: float) -> None:
-    """VN yard south of the reserved pair: I4 in, ring south/east/north, E4 out."""
+    """VN yard south of the reserved pair: I4 in, ring south/east/north, out to E4."""
     s_lo, s_hi = g0 - 150, g0 - 40
     ds = sorted(d for d, *_ in _BAYS)
     conn = dict(type="connector", speed_limit_kmh=YARD_SPEED, width_m=LANE_W)
     b.add("vn-yard-in", "LineString", b.straight(g0 - 10, D_I4, s_lo, D_I4), name="Yard in", **conn)
     b.add(
-        "vn-yard-south", "LineString", b.straight(s_lo, D_I4, s_lo, 130), name="South ring", **conn
+        "vn-yard-south",
+        "LineString",
+        b.straight(s_lo, D_I4, s_lo, D_RING),
+        name="South ring",
+        **conn,
     )
-    b.add("vn-yard-east", "LineString", b.straight(s_lo, 130, s_hi, 130), name="East ring", **conn)
     b.add(
-        "vn-yard-north", "LineString", b.straight(s_hi, 130, s_hi, D_E4), name="North ring", **conn
+        "vn-yard-east",
+        "LineString",
+        b.straight(s_lo, D_RING, s_hi, D_RING),
+        name="East ring",
+        **conn,
     )
     b.add(
-        "vn-yard-out", "LineString", b.straight(s_hi, D_E4, g0 - 10, D_E4), name="Yard out", **conn
+        "vn-yard-north",
+        "LineString",
+        b.straight(s_hi, D_RING, s_hi, D_OUT),
+        name="North ring",
+        **conn,
     )
-    assert ds[0] > D_E4 and ds[-1] < 130
+    b.add(
+        "vn-yard-out",
+        "LineString",
+        _eased(b, s_hi, D_OUT, g0 - 10, D_E4),
+        name="Yard out",
+        **conn,
+    )
+    assert D_OUT < D_RETURN < ds[0] and ds[-1] < D_RING
     # Back from the bays' exit side to their entry side without leaving the yard, so a
     # vehicle can go from one spot to another (load after charging, say) on this side.
-    ret = (ds[0] + D_E4) / 2
     b.add(
         "vn-yard-return",
         "LineString",
-        b.straight(s_hi, ret, s_lo, ret),
+        b.straight(s_hi, D_RETURN, s_lo, D_RETURN),
         name="Return road",
         **conn,
     )
@@ -385,7 +417,7 @@ def _vn_yard(b: Builder, g0: float) -> None:
     b.add(
         "vn-yard",
         "Polygon",
-        b.f.area(g0 - 170, g0, BAND[0] - 1, 136),
+        b.f.area(g0 - 170, g0, BAND[0] - 1, D_RING + 6),
         type="zone",
         kind="yard",
         traffic="driverless",
@@ -395,29 +427,39 @@ def _vn_yard(b: Builder, g0: float) -> None:
     )
 
 
+def _eased(b: Builder, s0: float, d0: float, s1: float, d1: float) -> list[tuple[float, float]]:
+    """A road from (s0, d0) to (s1, d1) whose lateral shift follows a smooth S (cosine),
+    so a vehicle changes offset without a kink; a point every 2 m."""
+    n = max(2, math.ceil(abs(s1 - s0) / 2.0))
+    pts = []
+    for i in range(n + 1):
+        u = i / n
+        w = (1 - math.cos(math.pi * u)) / 2
+        pts.append(b.f.xy(s0 + (s1 - s0) * u, d0 + (d1 - d0) * w))
+    return pts
+
+
 def _cn_yard(b: Builder, g1: float) -> None:
-    """CN yard north of the reserved pair, mirrored west so no connector crosses."""
+    """CN yard: the VN yard mirrored about the reserved pair (E4 in, I4 out), so no
+    connector crosses the other direction's."""
     s_lo, s_hi = g1 + 40, g1 + 150
     conn = dict(type="connector", speed_limit_kmh=YARD_SPEED, width_m=LANE_W)
-    west = -112.0
+    ring, out = _mirror(D_RING), _mirror(D_OUT)
     b.add("cn-yard-in", "LineString", b.straight(g1 + 10, D_E4, s_hi, D_E4), name="Yard in", **conn)
     b.add(
-        "cn-yard-north", "LineString", b.straight(s_hi, D_E4, s_hi, west), name="North ring", **conn
+        "cn-yard-north", "LineString", b.straight(s_hi, D_E4, s_hi, ring), name="North ring", **conn
     )
     b.add(
-        "cn-yard-west", "LineString", b.straight(s_hi, west, s_lo, west), name="West ring", **conn
+        "cn-yard-west", "LineString", b.straight(s_hi, ring, s_lo, ring), name="West ring", **conn
     )
     b.add(
-        "cn-yard-south", "LineString", b.straight(s_lo, west, s_lo, D_I4), name="South ring", **conn
+        "cn-yard-south", "LineString", b.straight(s_lo, ring, s_lo, out), name="South ring", **conn
     )
-    b.add(
-        "cn-yard-out", "LineString", b.straight(s_lo, D_I4, g1 + 10, D_I4), name="Yard out", **conn
-    )
-    ret = (max(-d + 2 * D_E4 - 12 for d, *_ in _BAYS) + D_I4) / 2  # between bay X1 and out
+    b.add("cn-yard-out", "LineString", _eased(b, s_lo, out, g1 + 10, D_I4), name="Yard out", **conn)
     b.add(
         "cn-yard-return",
         "LineString",
-        b.straight(s_lo, ret, s_hi, ret),
+        b.straight(s_lo, _mirror(D_RETURN), s_hi, _mirror(D_RETURN)),
         name="Return road",
         **conn,
     )
@@ -425,7 +467,7 @@ def _cn_yard(b: Builder, g1: float) -> None:
     b.add(
         "cn-yard",
         "Polygon",
-        b.f.area(g1, g1 + 170, west - 6, BAND[1] + 1),
+        b.f.area(g1, g1 + 170, ring - 6, BAND[1] + 1),
         type="zone",
         kind="yard",
         traffic="driverless",

@@ -36,19 +36,17 @@ def test_thirty_vehicles_keep_crossing_for_an_hour(
 ) -> None:
     sim, _ = busy_hour
     times = [t for t, *_ in sim.stats.crossings]
-    assert len(times) >= 40
+    # About 110 with eight loading bays a side (60 when the yards had four).
+    assert len(times) >= 90
     # Still crossing in the last 20 minutes (a locked fleet stops crossing altogether).
-    assert len([t for t in times if t > 2400]) >= 8
+    assert len([t for t in times if t > 2400]) >= 25
     assert any(sv.model.v > 0.1 for sv in sim.vehicles.values())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known: bodies overlap by up to 0.2 m where the yard in/out connectors run 3.5 m "
-    "apart right after a corner; E-AUTO fronts ~0.8 m under the 24.5 m spacing at times",
-)
-def test_thirty_vehicles_never_touch(busy_hour: tuple[Simulator, TraceReport]) -> None:
+def test_thirty_vehicles_never_touch_nor_tailgate(
+    busy_hour: tuple[Simulator, TraceReport],
+) -> None:
     _, rep = busy_hour
     assert rep.collisions == 0, rep.violations[:5]
-    reserved = {k: n for k, n in rep.headway_by_lane.items() if k in ("E-AUTO", "I-AUTO")}
-    assert reserved == {}, rep.violations[:5]
+    # Anywhere: reserved lanes, yard roads, bays (merges out of bays included).
+    assert rep.headway_violations == 0, (rep.headway_by_lane, rep.violations[:5])

@@ -11,16 +11,7 @@ from sim_worlds.scenario import load_scenario, run_scenario, scenario_files
 pytestmark = pytest.mark.slow  # about 10 s per scenario on the 2-core machine
 
 # Known defects outside the simulator (reported to the owners); strict, so a fix shows.
-KNOWN = {
-    # Pure pursuit cuts the sharp turn from the yard road into the out-connector by up
-    # to ~1.9 m and the in/out connectors are 3.5 m apart: a vehicle turning out touches
-    # one queued on the in-connector (the staging queue).
-    "durian-surge": "bodies overlap on the parallel yard in/out connectors (corner cutting)",
-    # Behind a vehicle refused at the stop line the queue ends up fronts ~22 m apart (the
-    # spacing is 24.5 m) in the trace: not yet explained (fleet control's gap, or the
-    # brain's stopping margin); the planner's refusal-then-accept bug is fixed.
-    "peer-refusing": "queue behind a refused vehicle closes to ~22 m (spacing 24.5 m)",
-}
+KNOWN: dict[str, str] = {}
 
 
 def _cases() -> list[object]:

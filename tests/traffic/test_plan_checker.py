@@ -82,7 +82,9 @@ def test_overtaking_a_stopped_vehicle_is_caught(g: nx.DiGraph) -> None:
 
 
 def test_merging_from_two_bays_at_once_is_a_junction_conflict(g: nx.DiGraph) -> None:
-    a = plan(g, "a", "vn-spot-L1", "vn-scan:exit@E-AUTO")
+    # L2's exit is 25 m up the yard road from L1's: at yard speed (10 km/h) b reaches
+    # L1's junction 9 s after leaving; a leaves 9 s later, so both arrive there at once.
+    a = plan(g, "a", "vn-spot-L1", "vn-scan:exit@E-AUTO", t0=9.0)
     b = plan(g, "b", "vn-spot-L2", "vn-scan:exit@E-AUTO")
     junction = [v for v in check_plans(g, [a, b]) if v.kind == "junction"]
     assert junction and set(junction[0].vehicles) == {"a", "b"}

@@ -92,9 +92,9 @@ def test_closing_a_bay_reroutes_and_closing_the_lane_holds(g: nx.DiGraph) -> Non
     p = TrafficPlanner(g, HANDOFF)
     p.add_vehicle("a", ("I-AUTO:end", "vn-yard-in:end"), 140.0, 0.0)
     p.request("a", "E-AUTO:start", 0.0)
-    assert "vn-spot-X1" in p.route("a").nodes  # through the first bay
-    p.close_lane("vn-bay-X1", 1.0)
-    assert "vn-spot-X1" not in p.route("a").nodes
+    assert "vn-spot-L1" in p.route("a").nodes  # through the first bay
+    p.close_lane("vn-bay-L1", 1.0)
+    assert "vn-spot-L1" not in p.route("a").nodes
     assert p.status("a").state == "moving"
     assert_safe(p)
     p.close_lane("vn-yard-out", 2.0)  # the only way out of the yard
@@ -140,13 +140,15 @@ def test_a_delayed_vehicle_is_replanned_from_where_it_is(g: nx.DiGraph) -> None:
 def test_perishable_goes_first_when_both_wait_and_emergency_ahead_of_all(
     g: nx.DiGraph,
 ) -> None:
-    p = in_bays(g, bays="L1 L2 L3")
-    p.add_vehicle("fruit", ("vn-bay-L4:start", "vn-spot-L4"), 55.0, 0.0, Priority.PERISHABLE)
+    # v0 stands one bay (25 m of yard road) further from the exit than the fruit: both
+    # want the exit road at once, and (both standard) v0 would be out first.
+    p = in_bays(g, bays="L3 L1 L4")
+    p.add_vehicle("fruit", ("vn-bay-L2:start", "vn-spot-L2"), 55.0, 0.0, Priority.PERISHABLE)
     p.request_many({"v0": "cn-spot-L1", "fruit": "cn-spot-L4"}, 0.0)
-    assert (p.status("fruit").eta_s or 0.0) < (p.status("v0").eta_s or 0.0)
+    assert _leaves_yard(g, p.route("fruit")) < _leaves_yard(g, p.route("v0"))
     # The same two the other way round: order of the batch does not matter, priority does.
-    q = in_bays(g, bays="L1 L2 L3")
-    q.add_vehicle("fruit", ("vn-bay-L4:start", "vn-spot-L4"), 55.0, 0.0, Priority.PERISHABLE)
+    q = in_bays(g, bays="L3 L1 L4")
+    q.add_vehicle("fruit", ("vn-bay-L2:start", "vn-spot-L2"), 55.0, 0.0, Priority.PERISHABLE)
     q.request_many({"fruit": "cn-spot-L4", "v0": "cn-spot-L1"}, 0.0)
     assert q.status("fruit").eta_s == p.status("fruit").eta_s
     # An emergency request re-plans the corridor with it first.
@@ -220,6 +222,11 @@ def _node_s(g: nx.DiGraph, r: TimedRoute) -> list[float]:
     for u, v in zip(r.nodes, r.nodes[1:], strict=False):
         out.append(out[-1] + g.edges[u, v]["length_m"])
     return out
+
+
+def _leaves_yard(g: nx.DiGraph, r: TimedRoute) -> float:
+    """When the front reaches the export lane (the end of the VN yard's out-road)."""
+    return r.time_at(_node_s(g, r)[r.nodes.index("E-AUTO:start")])[0]
 
 
 def _s_at(r: TimedRoute, t: float) -> float:
