@@ -506,14 +506,12 @@ class FleetCore:
         A window keeps a vehicle on the yard's in-connector from being matched
         to the parallel out-connector 3.5 m away.
         """
-        line = m.route.line
+        length = m.route.polyline[1][-1]
         lo = max(0.0, m.progress_m - 5.0)
-        hi = min(line.length, m.progress_m + 5.0 + 10.0 * max(r.speed_mps, 1.0))
-        window = substring(line, lo, hi)
-        p = Point(r.x, r.y)
-        along = lo + window.project(p)
+        hi = min(length, m.progress_m + 5.0 + 10.0 * max(r.speed_mps, 1.0))
+        along, off = m.route.project_near(r.x, r.y, lo, hi)
         m.progress_m = max(m.progress_m, along)
-        m.max_deviation_m = max(m.max_deviation_m, window.distance(p))
+        m.max_deviation_m = max(m.max_deviation_m, off)
 
     @staticmethod
     def _nearest_node(g: nx.DiGraph, x: float, y: float) -> str | None:

@@ -9,7 +9,10 @@ in which order, and where exactly", which every layer below needs.
 from __future__ import annotations
 
 import itertools
+import math
+from bisect import bisect_right
 from dataclasses import dataclass
+from functools import cached_property
 
 import networkx as nx
 from shapely import LineString
@@ -39,9 +42,44 @@ class Route:
     legs: tuple[RouteLeg, ...]
     line: LineString  # metric polyline of the whole route
 
-    @property
+    @cached_property
     def length_m(self) -> float:
         return sum(leg.length_m for leg in self.legs)
+
+    @cached_property
+    def leg_starts(self) -> tuple[float, ...]:
+        return tuple(leg.start_m for leg in self.legs)
+
+    @cached_property
+    def polyline(self) -> tuple[tuple[tuple[float, float], ...], tuple[float, ...]]:
+        """The line's points and the distance along it of each (computed once: every
+        state report is matched against it)."""
+        pts = tuple((float(x), float(y)) for x, y in self.line.coords)
+        cum = [0.0]
+        for (x0, y0), (x1, y1) in itertools.pairwise(pts):
+            cum.append(cum[-1] + math.hypot(x1 - x0, y1 - y0))
+        return pts, tuple(cum)
+
+    def project_near(self, x: float, y: float, lo: float, hi: float) -> tuple[float, float]:
+        """(distance along the route, distance from it) of the point of the stretch
+        [lo, hi] closest to (x, y); O(log n + k) for the k segments in the stretch."""
+        pts, cum = self.polyline
+        i = max(0, bisect_right(cum, lo) - 1)
+        best_s, best_d2 = lo, math.inf
+        while i < len(pts) - 1 and cum[i] <= hi:
+            seg = cum[i + 1] - cum[i]
+            (x0, y0), (x1, y1) = pts[i], pts[i + 1]
+            if seg > 0.0:
+                t = ((x - x0) * (x1 - x0) + (y - y0) * (y1 - y0)) / (seg * seg)
+                t = min(max(t, (lo - cum[i]) / seg, 0.0), (hi - cum[i]) / seg, 1.0)
+            else:
+                t = 0.0
+            px, py = x0 + t * (x1 - x0), y0 + t * (y1 - y0)
+            d2 = (px - x) ** 2 + (py - y) ** 2
+            if d2 < best_d2:
+                best_s, best_d2 = cum[i] + t * seg, d2
+            i += 1
+        return best_s, math.sqrt(best_d2)
 
     @property
     def lanes(self) -> list[str]:
@@ -58,10 +96,9 @@ class Route:
 
     def leg_at(self, dist_m: float) -> RouteLeg:
         """The leg containing the point ``dist_m`` metres along the route."""
-        for leg in self.legs:
-            if dist_m < leg.start_m + leg.length_m:
-                return leg
-        return self.legs[-1]
+        i = max(0, bisect_right(self.leg_starts, dist_m) - 1)
+        leg = self.legs[i]
+        return leg if dist_m < leg.start_m + leg.length_m else self.legs[-1]
 
     def speed_limit_at(self, dist_m: float) -> float:
         return self.leg_at(dist_m).speed_mps

@@ -9,6 +9,7 @@ vehicle always can, and does, stop there.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ STOP_TOLERANCE_M = 0.3
 # 2 x the 5.6 m turning radius x sin 45 deg: pure pursuit then cuts 90-degree corners
 # inside, within the steering limit.
 MIN_LOOKAHEAD_M = 8.0
+LOCATE_AHEAD_M = 30.0  # a fix is searched for this far beyond the last one
 
 
 @dataclass(frozen=True)
@@ -68,8 +70,14 @@ class PathFollower:
     def _locate(self, x: float, y: float) -> float:
         """Distance along the path of the closest point, searching forward only."""
         best_i, best_d, best_t = self.idx, math.inf, 0.0
-        # The first fix searches the whole path (a vehicle may start part-way along it).
-        end = min(self.idx + 40, len(self.pts) - 1) if self._located else len(self.pts) - 1
+        # The first fix searches the whole path (a vehicle may start part-way along it);
+        # later ones the next 40 segments within LOCATE_AHEAD_M (between two fixes a
+        # vehicle moves a few metres; dense waypoints in curves make 40 segments short).
+        end = len(self.pts) - 1
+        if self._located:
+            end = min(self.idx + 40, end)
+            reach = self.cum[self.idx] + LOCATE_AHEAD_M
+            end = min(end, bisect.bisect_right(self.cum, reach, self.idx, end) + 1)
         self._located = True
         for i in range(self.idx, end):
             (x0, y0), (x1, y1) = self.pts[i], self.pts[i + 1]

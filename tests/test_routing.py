@@ -74,3 +74,30 @@ def test_bad_requests_get_clear_errors(graphs: dict[str, nx.DiGraph], maps: dict
     cut.remove_edges_from(list(cut.in_edges("SL-E-zero")))
     with pytest.raises(RoutingError, match="unreachable"):
         fastest_route(cut, "vn-spot-L1", "SL-E-zero")
+
+
+def test_matching_a_position_near_the_route_agrees_with_shapely(
+    graphs: dict[str, nx.DiGraph],
+) -> None:
+    """``Route.project_near`` (every state report goes through it) is shapely's
+    ``substring(line, lo, hi).project(p)`` and ``.distance(p)``, without building the
+    substring: checked on a yard-to-yard route, at points off it, windows anywhere."""
+    import random
+
+    from shapely import Point
+    from shapely.ops import substring
+
+    r = fastest_route(graphs["huu-nghi"], "vn-spot-L3", "cn-spot-L5")
+    rng = random.Random(7)
+    for _ in range(300):
+        lo = rng.uniform(0.0, r.length_m - 1.0)
+        hi = min(r.length_m, lo + rng.uniform(1.0, 120.0))
+        base = r.line.interpolate(rng.uniform(max(0.0, lo - 20.0), min(r.length_m, hi + 20.0)))
+        p = Point(base.x + rng.uniform(-6.0, 6.0), base.y + rng.uniform(-6.0, 6.0))
+        window = substring(r.line, lo, hi)
+        along, off = r.project_near(p.x, p.y, lo, hi)
+        assert off == pytest.approx(window.distance(p), abs=1e-6)
+        # Same closest point (its distance along may differ only where two are as close).
+        q = r.line.interpolate(along)
+        assert q.distance(p) == pytest.approx(off, abs=1e-6)
+        assert lo - 1e-6 <= along <= hi + 1e-6
