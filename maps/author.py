@@ -374,35 +374,15 @@ def _vn_yard(b: Builder, g0: float) -> None:
     s_lo, s_hi = g0 - 150, g0 - 40
     ds = sorted(d for d, *_ in _BAYS)
     conn = dict(type="connector", speed_limit_kmh=YARD_SPEED, width_m=LANE_W)
-    b.add("vn-yard-in", "LineString", b.straight(g0 - 10, D_I4, s_lo, D_I4), name="Yard in", **conn)
-    b.add(
-        "vn-yard-south",
-        "LineString",
-        b.straight(s_lo, D_I4, s_lo, D_RING),
-        name="South ring",
-        **conn,
-    )
-    b.add(
-        "vn-yard-east",
-        "LineString",
-        b.straight(s_lo, D_RING, s_hi, D_RING),
-        name="East ring",
-        **conn,
-    )
-    b.add(
-        "vn-yard-north",
-        "LineString",
-        b.straight(s_hi, D_RING, s_hi, D_OUT),
-        name="North ring",
-        **conn,
-    )
-    b.add(
-        "vn-yard-out",
-        "LineString",
-        _eased(b, s_hi, D_OUT, g0 - 10, D_E4),
-        name="Yard out",
-        **conn,
-    )
+    roads = [
+        ("vn-yard-in", b.straight(g0 - 10, D_I4, s_lo, D_I4), "Yard in"),
+        ("vn-yard-south", b.straight(s_lo, D_I4, s_lo, D_RING), "South ring"),
+        ("vn-yard-east", b.straight(s_lo, D_RING, s_hi, D_RING), "East ring"),
+        ("vn-yard-north", b.straight(s_hi, D_RING, s_hi, D_OUT), "North ring"),
+        ("vn-yard-out", _eased(b, s_hi, D_OUT, g0 - 10, D_E4), "Yard out"),
+    ]
+    for fid, pts, name in roads:
+        b.add(fid, "LineString", pts, name=name, **conn)
     assert D_OUT < D_RETURN < ds[0] and ds[-1] < D_RING
     # Back from the bays' exit side to their entry side without leaving the yard, so a
     # vehicle can go from one spot to another (load after charging, say) on this side.
