@@ -47,7 +47,7 @@ from fleet.core import (
 from fleet.routing import Route, RoutingError, route_along
 from fleet.timed_route import TimedRoute
 from fleet.traffic_planner import PlanError, PlannerConfig, PlanStatus, Priority, TrafficPlanner
-from fleet.vehicles import MissionStatus, Vehicle, VehicleReport, VehicleStatus
+from fleet.vehicles import Mission, MissionStatus, Vehicle, VehicleReport, VehicleStatus
 
 LOOKAHEAD_S = 8.0  # how far ahead of the plan's "now" a reservation reaches
 MIN_STEP_M = 6.0  # smaller extensions wait for a later tick (fewer, smaller commands)
@@ -365,7 +365,9 @@ class FleetControl:
                 continue
             want = min(m.route.length_m, t.plan.position_at(now + self.lookahead_s) + t.offset_m)
             if self._overdue(vid, now):
-                want = m.route.length_m  # the plan waits for a picture that is wrong: go on
+                # The plan waits for a picture that is wrong: go on, up to the zero line
+                # unless the other side has taken the vehicle over.
+                want = m.route.length_m if m.handoff_accepted else self._zero_stop_m(corridor, m)
             if want <= m.reservation_end_m + 1e-6:
                 continue
             end = m.reservation_end_m
@@ -427,6 +429,14 @@ class FleetControl:
         if reason is not None and not reason.startswith(SOFT_HOLDS):
             return False
         return now - t.standing_since >= STUCK_S
+
+    def _zero_stop_m(self, corridor: str, m: Mission) -> float:
+        """Where the route meets the zero line's stop line (its length if it does not)."""
+        g = self.graphs[corridor]
+        for leg in m.route.legs:
+            if g.edges[leg.u, leg.v].get("zero_crossing") is not None:
+                return leg.start_m
+        return m.route.length_m
 
     def _eta(self, vid: str) -> float:
         eta = self._planner(vid).status(vid).eta_s

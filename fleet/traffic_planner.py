@@ -948,7 +948,9 @@ class TrafficPlanner:
         result = self._earliest(v, me, s_start)
         if result is None:  # no safe plan from here yet: keep the current (safe) one
             if v.motion.route.nodes[-1] != v.goal:
-                v.hold_reason = v.hold_reason or "no safe plan yet"
+                # Not the reason the old plan gave (a handoff far ahead, say): that one no
+                # longer holds it; saying so lets fleet control treat the hold as soft.
+                v.hold_reason = "no safe plan yet"
             return
         profile, hold, blockers = result
         v.hold_reason = hold

@@ -592,6 +592,10 @@ class Simulator:
                 return
         elif sv.node not in self.spots[sv.corridor][here]:
             goal = STAGING[here]  # parking or lane: join the queue into this yard
+        elif sv.cargo is None and self._bound_for(sv):
+            # Empty on a spot where a loaded vehicle must unload (it would wait behind this
+            # one for good): make room by going across, as an empty vehicle waiting would.
+            goal = STAGING[there]
         elif sv.cargo is None:
             want_there = sum(
                 1 for c in self.waiting.get((sv.corridor, there), []) if c.cleared <= t + 600
@@ -615,20 +619,35 @@ class Simulator:
         sv.target, sv.phase = goal, "driving"
         self._deliver(cmds, t)
 
+    def _bound_for(self, sv: SimVehicle) -> bool:
+        """Is a loaded vehicle on its way to unload at the spot ``sv`` stands on?"""
+        return any(
+            o is not sv
+            and o.cargo is not None
+            and o.corridor == sv.corridor
+            and o.phase == "driving"
+            and o.target == sv.node
+            for o in self.vehicles.values()
+        )
+
+    def _at_or_bound(self, corridor: str, node: str) -> int:
+        """Vehicles standing at ``node`` or driving to it."""
+        return sum(
+            1
+            for o in self.vehicles.values()
+            if o.corridor == corridor
+            and (
+                (o.phase == "driving" and o.target == node)
+                or (o.phase != "driving" and o.node == node)
+            )
+        )
+
     def _free_spot(self, corridor: str, side: str) -> str | None:
         """The loading spot on ``side`` with the fewest vehicles at or bound for it, if
         its bay has room (the dispatcher never sends more than a bay holds)."""
         best: tuple[int, float, str] | None = None
         for spot in self.spots[corridor][side]:
-            n = sum(
-                1
-                for o in self.vehicles.values()
-                if o.corridor == corridor
-                and (
-                    (o.phase == "driving" and o.target == spot)
-                    or (o.phase != "driving" and o.node == spot)
-                )
-            )
+            n = self._at_or_bound(corridor, spot)
             if n < BAY_PLACES:
                 key = (n, self.crane_free.get((corridor, spot), 0.0), spot)
                 best = key if best is None or key < best else best
