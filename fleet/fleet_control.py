@@ -238,7 +238,9 @@ class FleetControl:
             t.broken = False
         for e in events:
             if isinstance(e, MissionCompleted) and e.mission_id == t.mission_id:
-                t.plan = self._planner(v.id).route(v.id)  # driven: nothing more to adopt
+                # Arrived (within the core's tolerance): the planner is told it stands at
+                # its goal, or it would send the vehicle the last metre again and again.
+                self._replace(v.id, e.goal, now)
             elif isinstance(e, MissionCompleted):
                 self._replace(v.id, e.goal, now)  # a manual mission ended: where is it now
         return events

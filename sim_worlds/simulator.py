@@ -399,7 +399,9 @@ class Simulator:
             # there; the vehicle is still on its way, the next plan takes it on.
             if isinstance(e, MissionCompleted):
                 done = self.vehicles[e.vehicle_id]
-                if e.goal == done.target:
+                # Only the first arrival counts: a vehicle that stopped a little short of
+                # its spot may be given the last metre again, and must not unload twice.
+                if e.goal == done.target and done.phase == "driving":
                     self._arrived(done, e.goal, t)
 
     def _report_due(self, t: float) -> bool:

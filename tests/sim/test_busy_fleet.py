@@ -12,7 +12,7 @@ import io
 
 import pytest
 
-from sim_worlds.simulator import SimConfig, Simulator, load_world
+from sim_worlds.simulator import GOODS, SimConfig, Simulator, load_world
 from sim_worlds.trace_checker import TraceReport, check_trace, trace_from_rows
 
 pytestmark = pytest.mark.slow  # about 30 s
@@ -50,6 +50,30 @@ def test_thirty_vehicles_never_touch_nor_tailgate(
     assert rep.collisions == 0, rep.violations[:5]
     # Anywhere: reserved lanes, yard roads, bays (merges out of bays included).
     assert rep.headway_violations == 0, (rep.headway_by_lane, rep.violations[:5])
+
+
+def test_every_consignment_is_unloaded_once_and_only_across_the_line(
+    busy_hour: tuple[Simulator, TraceReport],
+) -> None:
+    """A vehicle that stops a little short of its spot was once sent the last metre again
+    every few seconds, and each arrival started unloading again: cargo loaded a moment
+    before was "delivered" on the side it was loaded on, and the cranes ran twice."""
+    sim, _ = busy_hour
+    delivered = [c for c in sim.consignments if c.delivered is not None]
+    assert len(delivered) >= 60
+    for c in sim.consignments:
+        if c.delivered is not None:
+            assert c.loaded is not None and c.crossed is not None, c
+            assert c.loaded < c.crossed < c.delivered, c
+    # One crane job per load and per unload, no more.
+    loads = sum(1 for c in sim.consignments if c.loaded is not None)
+    jobs = sum(sim.stats.crane_busy_s.values())
+    kinds = {c.id: c.kind for c in sim.consignments}
+    expected = sum(GOODS[kinds[c.id]][2] for c in sim.consignments if c.loaded is not None)
+    expected += sum(GOODS[c.kind][2] for c in delivered)
+    unloading = [sv.cargo for sv in sim.vehicles.values() if sv.phase == "unloading"]
+    expected += sum(GOODS[c.kind][2] for c in unloading if c is not None)
+    assert loads > 0 and jobs == pytest.approx(expected)
 
 
 def test_sixty_vehicles_do_not_lock_up_in_the_morning() -> None:
