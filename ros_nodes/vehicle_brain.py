@@ -274,6 +274,14 @@ class VehicleBrain:
         self._steer_key, self._steer_last = (key if v == 0.0 else None), out
         return out
 
+    def holds_still(self, x: float, y: float, yaw: float, v: float) -> bool:
+        """Will :meth:`control` at this pose reuse a standing answer that has reached its
+        limit? It then commands a stop whatever the sensor reads (a caller may skip it)."""
+        f = self.follower
+        if f is None or v != 0.0 or self._steer_key != (id(f), x, y, yaw, f.limit_m):
+            return False
+        return bool(self._steer_last.done)
+
     def _send(self, speed: float, yaw_rate: float, hard: bool = False) -> Drive:
         self.cmd_speed = speed
         return Drive(speed, yaw_rate, hard)
