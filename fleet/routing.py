@@ -51,6 +51,12 @@ class Route:
         return tuple(leg.start_m for leg in self.legs)
 
     @cached_property
+    def leg_ends_reached(self) -> tuple[float, ...]:
+        """Per leg, the farthest end (start + length) of it and the legs before it: all
+        legs before ``bisect_right(leg_ends_reached, s)`` end at or before ``s``."""
+        return tuple(itertools.accumulate((leg.start_m + leg.length_m for leg in self.legs), max))
+
+    @cached_property
     def polyline(self) -> tuple[tuple[tuple[float, float], ...], tuple[float, ...]]:
         """The line's points and the distance along it of each (computed once: every
         state report is matched against it)."""
