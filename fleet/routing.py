@@ -51,6 +51,11 @@ class Route:
         return tuple(leg.start_m for leg in self.legs)
 
     @cached_property
+    def lane_starts(self) -> tuple[tuple[str, float], ...]:
+        """(lane, start along the route) per leg: every route command carries them."""
+        return tuple((leg.lane_id, leg.start_m) for leg in self.legs)
+
+    @cached_property
     def leg_ends_reached(self) -> tuple[float, ...]:
         """Per leg, the farthest end (start + length) of it and the legs before it: all
         legs before ``bisect_right(leg_ends_reached, s)`` end at or before ``s``."""

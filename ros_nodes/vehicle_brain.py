@@ -213,16 +213,16 @@ class VehicleBrain:
         driving = f is not None and f.limit_m - f.progress_m > 0.5
         if hb_lost and driving and self.heartbeat_at is not None and not self.safe_stop:
             self.safe_stop = True
-        self.faults = [
-            name
-            for name, on in (
-                ("heartbeat_lost", hb_lost and self.heartbeat_at is not None),
-                ("no_heartbeat", self.heartbeat_at is None),
-                ("odometry_lost", odom_lost),
-                ("battery_low", self.battery_soc < BATTERY_LOW),
-            )
-            if on
-        ]
+        faults = []
+        if self.heartbeat_at is None:
+            faults.append("no_heartbeat")
+        elif hb_lost:
+            faults.append("heartbeat_lost")
+        if odom_lost:
+            faults.append("odometry_lost")
+        if self.battery_soc < BATTERY_LOW:
+            faults.append("battery_low")
+        self.faults = faults
         if self.safe_stop and "heartbeat_lost" not in self.faults and not hb_lost:
             self.faults.append("heartbeat_lost")  # still waiting for the orchestrator
         steer = self._steer(f, x, y, yaw, v)
