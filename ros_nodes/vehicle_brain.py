@@ -20,6 +20,8 @@ Time is passed in (seconds on the vehicle's clock); nothing here reads a clock.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -93,6 +95,8 @@ class VehicleBrain:
         self.obstacle_stop = False  # the sensor made it stop at the last control step
         self._steer_key: tuple[int, float, float, float, float] | None = None
         self._steer_last: Any = None
+        # The lanes list lane_at last indexed, and its starts if they are in order.
+        self._lane_starts: tuple[list[tuple[str, float]], list[float] | None] | None = None
 
     # -- commands -----------------------------------------------------------
     def _check_seq(self, seq: int, last: int, vehicle_id: str) -> Ack | None:
@@ -292,8 +296,18 @@ class VehicleBrain:
 
     # -- state ----------------------------------------------------------------
     def lane_at(self, s: float) -> str:
+        """The last lane in the list that starts at or before ``s``."""
+        lanes = self.lanes
+        if self._lane_starts is None or self._lane_starts[0] is not lanes:
+            starts = [start for _, start in lanes]
+            ordered = all(a <= b for a, b in itertools.pairwise(starts))
+            self._lane_starts = (lanes, starts if ordered else None)
+        starts_or_none = self._lane_starts[1]
+        if starts_or_none is not None:  # every report asks: bisect, not a scan of every leg
+            i = bisect.bisect_right(starts_or_none, s + 1e-6) - 1
+            return lanes[i][0] if i >= 0 else ""
         lane = ""
-        for lane_id, start in self.lanes:
+        for lane_id, start in lanes:
             if start <= s + 1e-6:
                 lane = lane_id
         return lane
