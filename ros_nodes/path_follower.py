@@ -54,6 +54,12 @@ class PathFollower:
             dx, dy = x1 - x0, y1 - y0
             self._segs.append((x0, y0, dx, dy, dx * dx + dy * dy))
         self._speed_sq = [v**2 for v in self.seg_speed]
+        # Per segment, the next one with another planned speed: along a run of equal
+        # speeds the look-ahead's bound only grows, so its first segment decides.
+        self._run_end = [len(self.seg_speed)] * len(self.seg_speed)
+        for j in range(len(self.seg_speed) - 2, -1, -1):
+            same = self._speed_sq[j + 1] == self._speed_sq[j]
+            self._run_end[j] = self._run_end[j + 1] if same else j + 1
         self.idx = 0
         self.length = self.cum[-1]
         self.limit_m = self.length  # where the vehicle must stop (reservation end)
@@ -118,8 +124,10 @@ class PathFollower:
         segs = len(self.seg_speed)
         target = self.seg_speed[min(self.idx, segs - 1)]
         # Look ahead for slower segments and for the end of the path (sqrt is monotonic:
-        # the least root is the root of the least square).
+        # the least root is the root of the least square; within a run of one speed the
+        # square grows with the distance ahead, so only each run's first segment counts).
         cum, speed_sq, decel2 = self.cum, self._speed_sq, 2 * COMFORT_DECEL_MPS2
+        run_end = self._run_end
         reach = s + 40.0
         least = math.inf
         j = self.idx
@@ -128,7 +136,7 @@ class PathFollower:
             sq = speed_sq[j] + decel2 * (ahead if ahead > 0.0 else 0.0)
             if sq < least:
                 least = sq
-            j += 1
+            j = run_end[j]
         if least < math.inf:
             target = min(target, math.sqrt(least))
         stop = math.sqrt(2 * COMFORT_DECEL_MPS2 * max(0.0, remaining - STOP_TOLERANCE_M / 2))
