@@ -455,8 +455,6 @@ class FleetCore:
 
     @staticmethod
     def _route_command(v: Vehicle, m: Mission, seq: int, now: float) -> RouteCommand:
-        route = m.route
-        lanes = tuple((leg.lane_id, leg.start_m) for leg in route.legs)
         return RouteCommand(
             v.id,
             v.corridor,
@@ -467,7 +465,7 @@ class FleetCore:
             m.waypoints(),
             m.reservation_end_m,
             m.handoff_accepted,
-            lanes,
+            m.route.lane_starts,
         )
 
     @staticmethod

@@ -94,6 +94,9 @@ class FleetControl:
         self._last_resync: dict[str, float] = {}
         self._last_retry: dict[str, float] = {}
         self._order_cache: dict[str, tuple[tuple[int, ...], dict[str, list[str]]]] = {}
+        self._held_cache: dict[
+            str, tuple[tuple[object, ...], tuple[object, ...], list[tuple[str, str, float, float]]]
+        ] = {}
         self.closed: dict[str, dict[str, str]] = {c: {} for c in self.graphs}
         self._junctions = {
             c: frozenset(n for n in g if g.in_degree(n) >= 2 or g.out_degree(n) >= 2)
@@ -345,6 +348,7 @@ class FleetControl:
         junctions = self._junctions[corridor]
         ids = self._ids(corridor)
         held = {vid: self._held(vid) for vid in ids}
+        index = _HeldIndex(held)
         order = self._junction_order(corridor, ids)
         closed = self.closed[corridor]
 
@@ -352,7 +356,9 @@ class FleetControl:
             if not self._my_turn(vid, node, order, held):
                 return False
             return not any(
-                self._touches(corridor, iv, node) for o in ids if o != vid for iv in held[o]
+                self._touches(corridor, iv, node)
+                for o, iv in index.at_node.get(node, ())
+                if o != vid
             )
 
         out: list[Command] = []
@@ -373,7 +379,10 @@ class FleetControl:
             if want <= m.reservation_end_m + 1e-6:
                 continue
             end = m.reservation_end_m
-            for leg in m.route.legs:
+            legs = m.route.legs
+            # The legs that end before the reservation does are skipped below: start after.
+            first = bisect.bisect_right(m.route.leg_ends_reached, end + 1e-9)
+            for leg in itertools.islice(legs, first, None):
                 lo_s, length = leg.start_m, leg.length_m
                 if lo_s + length <= end + 1e-9:
                     continue
@@ -383,13 +392,12 @@ class FleetControl:
                 cap = min(length, want - lo_s)
                 # The gap to whoever is ahead on this edge, or just past its end node (a
                 # vehicle that has only just left a junction or the spot we are bound for).
-                for o in ids:
-                    if o != vid:
-                        for u, w, olo, _ohi in held[o]:
-                            if (u, w) == (leg.u, leg.v) and olo >= a - 1e-9:
-                                cap = min(cap, olo - gap)
-                            elif u == leg.v and olo < gap:
-                                cap = min(cap, length + olo - gap)
+                for o, olo in index.on_edge.get((leg.u, leg.v), ()):
+                    if o != vid and olo >= a - 1e-9:
+                        cap = min(cap, olo - gap)
+                for o, (u, _w, olo, _ohi) in index.at_node.get(leg.v, ()):
+                    if o != vid and u == leg.v and olo < gap:
+                        cap = min(cap, length + olo - gap)
                 # Coming within a gap of a junction's area claims the junction: only in
                 # turn, only free; otherwise wait a gap short of it, so that whoever is in
                 # it keeps the gap from this vehicle's front.
@@ -406,7 +414,9 @@ class FleetControl:
             grown = end - m.reservation_end_m
             if grown > 1e-6 and (grown >= MIN_STEP_M or end >= m.route.length_m - 1e-6):
                 out.append(self.core.extend(vid, end, now))
+                index.remove(vid, held[vid])
                 held[vid] = self._held(vid)
+                index.add(vid, held[vid])
         return out
 
     def _overdue(self, vid: str, now: float) -> bool:
@@ -446,7 +456,34 @@ class FleetControl:
 
     def _held(self, vid: str) -> list[tuple[str, str, float, float]]:
         """Edge intervals (u, w, from, to in metres along the edge) the vehicle holds:
-        its body (from its rear) to its reservation end, or its body when it stands."""
+        its body (from its rear) to its reservation end, or its body when it stands.
+
+        Cached per vehicle until its mission, route, progress, reservation end, online
+        state or (without a mission) planned route changes: most vehicles on a tick have
+        not moved since the last report."""
+        v = self.core.vehicles[vid]
+        m = v.mission
+        if m is not None:
+            refs: tuple[object, ...] = (m, m.route)
+            key: tuple[object, ...] = (
+                id(m),
+                id(m.route),
+                m.status,
+                m.progress_m,
+                m.reservation_end_m,
+                v.status is VehicleStatus.OFFLINE,
+            )
+        else:
+            r = self._planner(vid).route(vid)
+            refs, key = (r,), (id(r),)
+        cached = self._held_cache.get(vid)
+        if cached is not None and cached[0] == key:
+            return cached[2]
+        out = self._compute_held(vid)
+        self._held_cache[vid] = (key, refs, out)  # refs: the ids stay theirs
+        return out
+
+    def _compute_held(self, vid: str) -> list[tuple[str, str, float, float]]:
         v = self.core.vehicles[vid]
         rules = self.cfg.rules
         m = v.mission
@@ -662,6 +699,31 @@ class FleetControl:
             return self.planners[corridor]
         except KeyError:
             raise FleetError(f"unknown corridor {corridor!r}") from None
+
+
+class _HeldIndex:
+    """Held intervals by edge and by the nodes they touch: a reservation walk then looks
+    only at what lies on or next to the edge it extends over, not at every interval of
+    every vehicle (which made each tick O(V^2))."""
+
+    def __init__(self, held: Mapping[str, list[tuple[str, str, float, float]]]) -> None:
+        self.on_edge: dict[tuple[str, str], list[tuple[str, float]]] = {}
+        self.at_node: dict[str, list[tuple[str, tuple[str, str, float, float]]]] = {}
+        for vid, ivs in held.items():
+            self.add(vid, ivs)
+
+    def add(self, vid: str, ivs: list[tuple[str, str, float, float]]) -> None:
+        for iv in ivs:
+            u, w, lo, _hi = iv
+            self.on_edge.setdefault((u, w), []).append((vid, lo))
+            self.at_node.setdefault(u, []).append((vid, iv))
+            self.at_node.setdefault(w, []).append((vid, iv))
+
+    def remove(self, vid: str, ivs: list[tuple[str, str, float, float]]) -> None:
+        for edge in {(u, w) for u, w, _lo, _hi in ivs}:
+            self.on_edge[edge] = [e for e in self.on_edge[edge] if e[0] != vid]
+        for node in {n for u, w, _lo, _hi in ivs for n in (u, w)}:
+            self.at_node[node] = [e for e in self.at_node[node] if e[0] != vid]
 
 
 def _point(v: Vehicle) -> object:

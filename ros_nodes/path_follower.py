@@ -47,6 +47,19 @@ class PathFollower:
             ds = self.cum[i + 1] - self.cum[i]
             self.seg_speed.append(min(max_speed_mps, ds / dt) if dt > 1e-6 else max_speed_mps)
         self.max_speed = max_speed_mps
+        # Per segment, what every fix and speed look-ahead would otherwise recompute:
+        # start point, direction vector, squared length; squared planned speed.
+        self._segs = []
+        for (x0, y0), (x1, y1) in itertools.pairwise(self.pts):
+            dx, dy = x1 - x0, y1 - y0
+            self._segs.append((x0, y0, dx, dy, dx * dx + dy * dy))
+        self._speed_sq = [v**2 for v in self.seg_speed]
+        # Per segment, the next one with another planned speed: along a run of equal
+        # speeds the look-ahead's bound only grows, so its first segment decides.
+        self._run_end = [len(self.seg_speed)] * len(self.seg_speed)
+        for j in range(len(self.seg_speed) - 2, -1, -1):
+            same = self._speed_sq[j + 1] == self._speed_sq[j]
+            self._run_end[j] = self._run_end[j + 1] if same else j + 1
         self.idx = 0
         self.length = self.cum[-1]
         self.limit_m = self.length  # where the vehicle must stop (reservation end)
@@ -79,11 +92,14 @@ class PathFollower:
             reach = self.cum[self.idx] + LOCATE_AHEAD_M
             end = min(end, bisect.bisect_right(self.cum, reach, self.idx, end) + 1)
         self._located = True
+        segs = self._segs
         for i in range(self.idx, end):
-            (x0, y0), (x1, y1) = self.pts[i], self.pts[i + 1]
-            dx, dy = x1 - x0, y1 - y0
-            seg2 = dx * dx + dy * dy
-            t = 0.0 if seg2 == 0 else max(0.0, min(1.0, ((x - x0) * dx + (y - y0) * dy) / seg2))
+            x0, y0, dx, dy, seg2 = segs[i]
+            if seg2 == 0:
+                t = 0.0
+            else:
+                t = ((x - x0) * dx + (y - y0) * dy) / seg2
+                t = 0.0 if t < 0.0 else 1.0 if t > 1.0 else t  # max(0, min(1, t))
             d = (x0 + t * dx - x) ** 2 + (y0 + t * dy - y) ** 2
             if d < best_d:
                 best_i, best_d, best_t = i, d, t
@@ -92,21 +108,12 @@ class PathFollower:
 
     def _point_at(self, s: float) -> tuple[float, float]:
         s = max(0.0, min(self.length, s))
-        i = max(0, min(len(self.cum) - 2, self._bisect(s)))
-        seg = self.cum[i + 1] - self.cum[i]
-        t = 0.0 if seg == 0 else (s - self.cum[i]) / seg
-        (x0, y0), (x1, y1) = self.pts[i], self.pts[i + 1]
-        return x0 + t * (x1 - x0), y0 + t * (y1 - y0)
-
-    def _bisect(self, s: float) -> int:
-        lo, hi = 0, len(self.cum) - 1
-        while lo < hi - 1:
-            mid = (lo + hi) // 2
-            if self.cum[mid] <= s:
-                lo = mid
-            else:
-                hi = mid
-        return lo
+        cum = self.cum
+        i = max(0, min(len(cum) - 2, bisect.bisect_right(cum, s) - 1))
+        seg = cum[i + 1] - cum[i]
+        t = 0.0 if seg == 0 else (s - cum[i]) / seg
+        x0, y0, dx, dy, _ = self._segs[i]
+        return x0 + t * dx, y0 + t * dy
 
     def command(self, x: float, y: float, yaw: float, v: float) -> Command:
         s = self._locate(x, y)
@@ -114,14 +121,24 @@ class PathFollower:
         remaining = self.limit_m - s
         if remaining <= STOP_TOLERANCE_M:
             return Command(0.0, 0.0, max(0.0, remaining), True)
-        target = self.seg_speed[min(self.idx, len(self.seg_speed) - 1)]
-        # Look ahead for slower segments and for the end of the path.
-        look = s
+        segs = len(self.seg_speed)
+        target = self.seg_speed[min(self.idx, segs - 1)]
+        # Look ahead for slower segments and for the end of the path (sqrt is monotonic:
+        # the least root is the root of the least square; within a run of one speed the
+        # square grows with the distance ahead, so only each run's first segment counts).
+        cum, speed_sq, decel2 = self.cum, self._speed_sq, 2 * COMFORT_DECEL_MPS2
+        run_end = self._run_end
+        reach = s + 40.0
+        least = math.inf
         j = self.idx
-        while j < len(self.seg_speed) and self.cum[j] < s + 40.0:
-            ahead = max(0.0, self.cum[j] - s)
-            target = min(target, math.sqrt(self.seg_speed[j] ** 2 + 2 * COMFORT_DECEL_MPS2 * ahead))
-            j += 1
+        while j < segs and cum[j] < reach:
+            ahead = cum[j] - s
+            sq = speed_sq[j] + decel2 * (ahead if ahead > 0.0 else 0.0)
+            if sq < least:
+                least = sq
+            j = run_end[j]
+        if least < math.inf:
+            target = min(target, math.sqrt(least))
         stop = math.sqrt(2 * COMFORT_DECEL_MPS2 * max(0.0, remaining - STOP_TOLERANCE_M / 2))
         target = min(target, stop, self.max_speed)
         # Creep the last centimetres instead of stalling short of the line.

@@ -20,6 +20,8 @@ Time is passed in (seconds on the vehicle's clock); nothing here reads a clock.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -93,6 +95,8 @@ class VehicleBrain:
         self.obstacle_stop = False  # the sensor made it stop at the last control step
         self._steer_key: tuple[int, float, float, float, float] | None = None
         self._steer_last: Any = None
+        # The lanes list lane_at last indexed, and its starts if they are in order.
+        self._lane_starts: tuple[list[tuple[str, float]], list[float] | None] | None = None
 
     # -- commands -----------------------------------------------------------
     def _check_seq(self, seq: int, last: int, vehicle_id: str) -> Ack | None:
@@ -213,16 +217,16 @@ class VehicleBrain:
         driving = f is not None and f.limit_m - f.progress_m > 0.5
         if hb_lost and driving and self.heartbeat_at is not None and not self.safe_stop:
             self.safe_stop = True
-        self.faults = [
-            name
-            for name, on in (
-                ("heartbeat_lost", hb_lost and self.heartbeat_at is not None),
-                ("no_heartbeat", self.heartbeat_at is None),
-                ("odometry_lost", odom_lost),
-                ("battery_low", self.battery_soc < BATTERY_LOW),
-            )
-            if on
-        ]
+        faults = []
+        if self.heartbeat_at is None:
+            faults.append("no_heartbeat")
+        elif hb_lost:
+            faults.append("heartbeat_lost")
+        if odom_lost:
+            faults.append("odometry_lost")
+        if self.battery_soc < BATTERY_LOW:
+            faults.append("battery_low")
+        self.faults = faults
         if self.safe_stop and "heartbeat_lost" not in self.faults and not hb_lost:
             self.faults.append("heartbeat_lost")  # still waiting for the orchestrator
         steer = self._steer(f, x, y, yaw, v)
@@ -274,6 +278,14 @@ class VehicleBrain:
         self._steer_key, self._steer_last = (key if v == 0.0 else None), out
         return out
 
+    def holds_still(self, x: float, y: float, yaw: float, v: float) -> bool:
+        """Will :meth:`control` at this pose reuse a standing answer that has reached its
+        limit? It then commands a stop whatever the sensor reads (a caller may skip it)."""
+        f = self.follower
+        if f is None or v != 0.0 or self._steer_key != (id(f), x, y, yaw, f.limit_m):
+            return False
+        return bool(self._steer_last.done)
+
     def _send(self, speed: float, yaw_rate: float, hard: bool = False) -> Drive:
         self.cmd_speed = speed
         return Drive(speed, yaw_rate, hard)
@@ -284,8 +296,18 @@ class VehicleBrain:
 
     # -- state ----------------------------------------------------------------
     def lane_at(self, s: float) -> str:
+        """The last lane in the list that starts at or before ``s``."""
+        lanes = self.lanes
+        if self._lane_starts is None or self._lane_starts[0] is not lanes:
+            starts = [start for _, start in lanes]
+            ordered = all(a <= b for a, b in itertools.pairwise(starts))
+            self._lane_starts = (lanes, starts if ordered else None)
+        starts_or_none = self._lane_starts[1]
+        if starts_or_none is not None:  # every report asks: bisect, not a scan of every leg
+            i = bisect.bisect_right(starts_or_none, s + 1e-6) - 1
+            return lanes[i][0] if i >= 0 else ""
         lane = ""
-        for lane_id, start in self.lanes:
+        for lane_id, start in lanes:
             if start <= s + 1e-6:
                 lane = lane_id
         return lane

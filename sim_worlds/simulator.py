@@ -36,6 +36,7 @@ from fleet.core import (
     RouteCommand,
 )
 from fleet.fleet_control import FleetControl
+from fleet.routing import Route
 from fleet.traffic_planner import PlannerConfig, Priority
 from fleet.vehicles import MissionStatus, VehicleStatus
 from ros_nodes.vehicle_brain import SENSOR_RANGE_M, VehicleBrain
@@ -131,6 +132,9 @@ class SimVehicle:
     target: str = ""
     idle_since: float = 0.0
     legs: list[tuple[float, str, float]] = field(default_factory=list)  # start, lane, offset
+    leg_starts: list[float] = field(default_factory=list)
+    route: Route | None = None  # the mission route ``legs`` are of
+    route_zero_m: float | None = None  # where it reaches a zero-line node, if it does
     zero_m: float | None = None  # zero line along the current path
     handoff_asked: float | None = None
     handoff_answer: tuple[float, bool] | None = None  # (when, accepted)
@@ -355,9 +359,11 @@ class Simulator:
         for sv in self.vehicles.values():
             by_corridor.setdefault(sv.corridor, []).append(sv)
         events = []
+        report = self._report_due(t)
         for corridor, group in sorted(by_corridor.items()):
             obstacles = [(x, y) for c, x, y, a, b in self.obstacles if c == corridor and a <= t < b]
-            for sv in group:
+            near = _neighbours(group, dt)
+            for sv, others in zip(group, near, strict=True):
                 m, b = sv.model, sv.brain
                 if not sv.comms_lost:
                     b.heartbeat(t)
@@ -365,7 +371,10 @@ class Simulator:
                 if b.follower is None and m.v == 0.0:
                     b.control(t, m.x, m.y, m.yaw, 0.0, dt)
                 else:
-                    seen, seen_v = _sensor(sv, group, obstacles)
+                    if b.holds_still(m.x, m.y, m.yaw, m.v):
+                        seen, seen_v = None, 0.0  # it would not act on a reading
+                    else:
+                        seen, seen_v = _sensor(sv, others, obstacles)
                     sub = dt / self.cfg.control_substeps
                     for k in range(self.cfg.control_substeps):
                         # The sensor reading is refreshed per step, the steering per substep.
@@ -391,7 +400,7 @@ class Simulator:
                 if waiting and not sv.crossed and 0.0 <= sv.zero_m - f.progress_m <= HANDOFF_ZONE_M:  # type: ignore[operator, union-attr]
                     sv.zero_wait_s += dt
                 self._check_crossing(sv, t)
-                if not sv.comms_lost and self._report_due(t):
+                if not sv.comms_lost and report:
                     r = b.report(t, m.x, m.y, m.yaw, m.v)
                     events += self.fc.on_report(r, t)
         for e in events:
@@ -415,7 +424,7 @@ class Simulator:
         if f is None or not sv.legs:
             return
         s = f.progress_m
-        i = bisect.bisect_right([leg[0] for leg in sv.legs], s - 0.05) - 1
+        i = bisect.bisect_right(sv.leg_starts, s - 0.05) - 1
         start, lane, offset = sv.legs[max(0, i)]
         sv.lane_id, sv.lane_s = lane, offset + (s - start)
 
@@ -451,10 +460,14 @@ class Simulator:
         m = self.fc.core.vehicles[sv.id].mission
         if m is None:
             return
-        offs = self._edge_offsets[sv.corridor]
-        sv.legs = [(leg.start_m, leg.lane_id, offs[(leg.u, leg.v)]) for leg in m.route.legs]
-        zero = self._zero_nodes[sv.corridor]
-        zm = next((leg.start_m for leg in m.route.legs if leg.u in zero), None)
+        if m.route is not sv.route:  # not just a reservation extension: a new way
+            offs = self._edge_offsets[sv.corridor]
+            sv.legs = [(leg.start_m, leg.lane_id, offs[(leg.u, leg.v)]) for leg in m.route.legs]
+            sv.leg_starts = [leg[0] for leg in sv.legs]
+            zero = self._zero_nodes[sv.corridor]
+            sv.route_zero_m = next((leg.start_m for leg in m.route.legs if leg.u in zero), None)
+            sv.route = m.route
+        zm = sv.route_zero_m
         if zm is not None and sv.brain.zero_m is not None:
             zm = sv.brain.zero_m  # the line itself lies a little past the stop line
         if zm != sv.zero_m:
@@ -826,6 +839,36 @@ def _lane_of_node(g: nx.DiGraph, node: str) -> tuple[str, float]:
     for _u, _v, d in sorted(g.out_edges(node, data=True), key=lambda e: (e[0], e[1])):
         return str(d["lane_id"]), float(d["offset_m"])
     return "", 0.0
+
+
+def _neighbours(group: list[SimVehicle], dt: float) -> list[list[SimVehicle]]:
+    """Per vehicle, the others that its sensor could see during the next ``dt``, in
+    ``group`` order: those within sensor range plus a body length of it on both axes,
+    with what either can move in ``dt`` to spare. The sensor then checks only a few
+    vehicles instead of the whole corridor (its own test decides, so what it sees is
+    unchanged). O(V log V + P) for V vehicles and P pairs near each other."""
+    n = len(group)
+    reach = 1.0 + max(
+        (
+            SENSOR_RANGE_M + sv.model.params.length_m + 2 * sv.model.params.max_speed_mps * dt
+            for sv in group
+        ),
+        default=0.0,
+    )
+    xs = [sv.model.x for sv in group]
+    ys = [sv.model.y for sv in group]
+    by_x = sorted(range(n), key=xs.__getitem__)
+    near: list[list[int]] = [[] for _ in range(n)]
+    for a, i in enumerate(by_x):
+        xi, yi = xs[i], ys[i]
+        for b in range(a + 1, n):
+            j = by_x[b]
+            if xs[j] - xi > reach:
+                break
+            if abs(ys[j] - yi) <= reach:
+                near[i].append(j)
+                near[j].append(i)
+    return [[group[j] for j in sorted(ix)] for ix in near]
 
 
 def _sensor(
