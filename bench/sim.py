@@ -57,7 +57,8 @@ def _day(hours: float, planner: PlannerConfig | None, trace: bool) -> dict[str, 
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         if fh is not None:
             fh.close()
-        check = check_trace(read_trace(path)) if trace else None
+        of_vehicle = {vid: sv.corridor for vid, sv in sim.vehicles.items()}
+        check = check_trace(read_trace(path), groups=of_vehicle) if trace else None
     s = sim.summary()
     out: dict[str, Any] = {
         "sim_s": sim.t,

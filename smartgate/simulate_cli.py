@@ -71,7 +71,10 @@ def _run(
         if fh is not None:
             fh.close()
     wall = time.perf_counter() - t0
-    report = check_trace(read_trace(trace_path)) if trace_path is not None else None
+    of_vehicle = {vid: sv.corridor for vid, sv in sim.vehicles.items()}
+    report = (
+        check_trace(read_trace(trace_path), groups=of_vehicle) if trace_path is not None else None
+    )
     return sim, report, wall
 
 

@@ -106,3 +106,25 @@ def test_checker_shares_no_code_with_the_planner() -> None:
         "numpy",
         "sys",
     }
+
+
+def test_vehicles_of_different_corridors_are_checked_apart() -> None:
+    """Both corridors' traces use local frames and the same lane names: a Huu Nghi and a
+    Tan Thanh vehicle at the same coordinates are not in each other's way."""
+    rows = (
+        _drive("hn_01", "E-AUTO", 50.0, 6.9, 10)
+        + _drive("tt_01", "E-AUTO", 30.0, 6.9, 10)
+        + _drive("hn_02", "I-AUTO", 0.0, 5.0, 10, y=40.0)
+        + _drive("hn_03", "I-AUTO", 10.0, 5.0, 10, y=40.0)
+    )
+    groups = {"hn_01": "huu-nghi", "hn_02": "huu-nghi", "hn_03": "huu-nghi"}
+    groups["tt_01"] = "tan-thanh"
+    together = check_trace(trace_from_rows(rows))
+    apart = check_trace(trace_from_rows(rows), groups=groups)
+    assert together.headway_by_lane.get("E-AUTO") == 10
+    assert "huu-nghi/E-AUTO" not in apart.headway_by_lane
+    # A real collision within one corridor is still found, and named by corridor.
+    assert apart.collisions > 0
+    assert {(v.a, v.b) for v in apart.violations if v.kind == "collision"} == {("hn_02", "hn_03")}
+    assert apart.headway_by_lane == {"huu-nghi/I-AUTO": 10}
+    assert apart.rows == together.rows and apart.vehicles == 4
