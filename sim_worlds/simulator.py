@@ -303,6 +303,13 @@ class Simulator:
                 for o in self.vehicles.values()
             ):
                 continue
+            x, y = g.nodes[node]["x"], g.nodes[node]["y"]
+            spacing = self.fc.cfg.rules.min_spacing_m
+            if any(
+                o.corridor == corridor and math.hypot(o.model.x - x, o.model.y - y) < spacing
+                for o in self.vehicles.values()
+            ):
+                continue  # one is still there (leaving it, say): the plans may think it gone
             try:
                 v = self.fc.add_vehicle(vid, corridor, node, self.t)
             except FleetError:

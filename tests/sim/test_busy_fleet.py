@@ -104,3 +104,20 @@ def test_sixty_vehicles_do_not_lock_up_in_the_morning() -> None:
     # Night-time demand is low (about 35 trucks an hour); a locked fleet carries none.
     late = [t for t, _vid, _dir, loaded in sim.stats.crossings if loaded and t > 9000.0]
     assert len(late) >= 8
+
+
+def test_vehicles_from_the_depot_enter_a_bay_only_when_it_is_clear() -> None:
+    """More vehicles than places: the rest wait in the depot and enter service at the first
+    free bay. A vehicle entered a parking bay while the one leaving it stood 23 m away
+    (the plans thought it gone): a 6.9 m bumper gap, 84 headway rows in the trace."""
+    graphs, zero = load_world(["huu-nghi"])
+    cfg = SimConfig(
+        vehicles={"huu-nghi": 52}, demand_per_day={"huu-nghi": 3500}, duration_s=86400, seed=1
+    )
+    buf = io.StringIO()
+    sim = Simulator(graphs, zero, cfg, trace=buf)
+    sim.run(until_s=600.0)
+    assert not sim._depot["huu-nghi"]  # all 52 in service
+    rows = (line.split(",") for line in buf.getvalue().splitlines()[1:])
+    rep = check_trace(trace_from_rows(rows))
+    assert rep.collisions == 0 and rep.headway_violations == 0, rep.headway_by_lane
