@@ -249,7 +249,7 @@ class FleetControl:
         return events
 
     def _replace(self, vid: str, node: str, now: float) -> None:
-        """Tell the planner a vehicle moved by hand now stands at ``node``."""
+        """Tell the planner the vehicle now stands at ``node`` (moved by hand, or arrived)."""
         p = self._planner(vid)
         g = self.graphs[self._t[vid].corridor]
         nodes, s = _standing_path(g, node, self.cfg.rules.min_spacing_m)
