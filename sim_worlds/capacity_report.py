@@ -5,8 +5,10 @@ trace check. The page embeds its plots as PNG (matplotlib, Agg backend), so it
 opens offline from a file. The *binding resource* is the one working closest to
 its capacity: the guide lanes (crossings per hour against one vehicle per
 spacing at the lane speed), the handoff zone (share of time a vehicle stands at
-the zero line), the yard cranes (busy share), or the vehicles (share of time not
-idle); when the cleared cargo left waiting is small, demand binds, not supply.
+the zero line), the yard cranes (busy share), the loading bays (share of time every
+place of a bay is claimed, so no other vehicle can be sent to it), or the vehicles
+(share of time neither idle nor queued for a bay); when the cleared cargo left
+waiting is small, demand binds, not supply.
 """
 
 from __future__ import annotations
@@ -91,7 +93,9 @@ def build_report(
             "lane": lane_use,
             "handoff_zone": c["handoff_occupied_share"],
             "yard_cranes": max(cranes.values()) if cranes else 0.0,
-            "vehicles": c["vehicle_working_share"],
+            "loading_bays": max(c["bay_full_share"].values(), default=0.0),
+            # time queued for a bay is the bays' limit, not the fleet's
+            "vehicles": c["vehicle_working_share"] - c["vehicle_bay_wait_share"],
         }
         demand = c["consignments"]
         backlog = sum(waiting_end.values())

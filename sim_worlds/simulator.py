@@ -45,10 +45,14 @@ from sim_worlds.kinematics import KinematicVehicle, VehicleParams
 TRACE_HEADER = "t_s,vehicle_id,lane_id,s_m,x_m,y_m,speed_mps"
 HANDOFF_REQUEST_M = 150.0  # the handoff is requested this far before the zero line
 HANDOFF_ZONE_M = 40.0  # the maps' handoff zone reaches this far before the zero line
-# Where vehicles queue for a bay: on the lane, clear of the lane ends, where the yard's
-# in- and out-connectors run 3.5 m apart (a queue there gets clipped by vehicles
-# turning out of the yard).
-STAGING = {"CN": "cn-customs:exit@E-AUTO", "VN": "vn-customs:exit@I-AUTO"}
+# Where vehicles queue for a bay: on the lane a bay-length (361 m of road) before the
+# yard's bays, clear of the lane ends, where the yard's in- and out-connectors run
+# 3.5 m apart (a queue there gets clipped by vehicles turning out of the yard). A
+# staging point far from the bays caps a side: every bay place is promised for the
+# whole drive (CN customs by the line was 3.1 km from the Huu Nghi bays: ~80 an hour).
+STAGING = {"CN": "cn-port-gate:exit@E-AUTO", "VN": "vn-customs:exit@I-AUTO"}
+STAGING_NODES = frozenset(STAGING.values())
+STAGING_QUEUE_M = 200.0  # a vehicle stopped this close to its staging point queues for a bay
 BAY_PLACES = 2  # a loading bay holds the vehicle at the spot and one behind it
 RETRY_ACCEPT_S = 5.0
 EMPTY_RUN_AFTER_S = 60.0  # an empty vehicle waits this long for cargo before going empty
@@ -146,6 +150,7 @@ class SimVehicle:
     busy_s: float = 0.0  # loaded, loading or unloading
     idle_s: float = 0.0  # standing empty with nothing to do
     zero_wait_s: float = 0.0  # standing at the zero line before the current crossing
+    bay_wait_s: float = 0.0  # standing in the queue at a staging point, waiting for a bay
     moving_s: float = 0.0
     lane_id: str = ""
     lane_s: float = 0.0
@@ -161,6 +166,10 @@ class Stats:
     zero_dwell: list[tuple[str, float]] = field(default_factory=list)  # s stood at the line
     crane_busy_s: dict[str, float] = field(default_factory=dict)  # corridor/spot -> s
     handoff_occupied_s: dict[str, float] = field(default_factory=dict)  # corridor -> s
+    # corridor/side -> loading-spot seconds with a vehicle standing there; with every
+    # place of the bay claimed
+    bay_occupied_s: dict[str, float] = field(default_factory=dict)
+    bay_full_s: dict[str, float] = field(default_factory=dict)
     obstacle_stops: int = 0
     commands: int = 0
     dispatch_errors: int = 0
@@ -583,6 +592,31 @@ class Simulator:
             self.stats.handoff_occupied_s[corridor] = (
                 self.stats.handoff_occupied_s.get(corridor, 0.0) + zone
             )
+        self._bay_use(period)
+
+    def _bay_use(self, period: float) -> None:
+        """Loading-bay time: a vehicle standing at the spot, and all of its places
+        claimed (standing there or driving there), when no one else can be sent."""
+        claims: dict[tuple[str, str], int] = {}
+        standing: set[tuple[str, str]] = set()
+        for o in self.vehicles.values():
+            node = o.target if o.phase == "driving" else o.node
+            if o.model.v < 0.1 and node in STAGING_NODES:
+                at = self.graphs[o.corridor].nodes[node]
+                if math.hypot(o.model.x - at["x"], o.model.y - at["y"]) <= STAGING_QUEUE_M:
+                    o.bay_wait_s += period
+            claims[(o.corridor, node)] = claims.get((o.corridor, node), 0) + 1
+            if o.phase != "driving":
+                standing.add((o.corridor, o.node))
+        for corridor, sides in self.spots.items():
+            for side, spots in sides.items():
+                key = f"{corridor}/{side}"
+                full = sum(1 for sp in spots if claims.get((corridor, sp), 0) >= BAY_PLACES)
+                held = sum(1 for sp in spots if (corridor, sp) in standing)
+                self.stats.bay_full_s[key] = self.stats.bay_full_s.get(key, 0.0) + full * period
+                self.stats.bay_occupied_s[key] = (
+                    self.stats.bay_occupied_s.get(key, 0.0) + held * period
+                )
 
     def _take_cargo(self, sv: SimVehicle, t: float) -> None:
         side = side_of(sv.node)
@@ -786,9 +820,13 @@ class Simulator:
                 "vehicle_moving_share": sum(v.moving_s for v in vs) / max(self.t * len(vs), 1e-9),
                 "vehicle_working_share": 1.0
                 - sum(v.idle_s for v in vs) / max(self.t * len(vs), 1e-9),
+                "vehicle_bay_wait_share": sum(v.bay_wait_s for v in vs)
+                / max(self.t * len(vs), 1e-9),
                 "crane_busy_share": cranes,
                 "handoff_occupied_share": self.stats.handoff_occupied_s.get(corridor, 0.0)
                 / max(self.t, 1e-9),
+                "bay_occupied_share": self._bay_share(self.stats.bay_occupied_s, corridor),
+                "bay_full_share": self._bay_share(self.stats.bay_full_s, corridor),
                 "consignments": sum(1 for c in self.consignments if c.corridor == corridor),
             }
         return {
@@ -799,6 +837,13 @@ class Simulator:
             "commands": self.stats.commands,
             "dispatch_errors": self.stats.dispatch_errors,
             "handoff_accept_retries": self.stats.accept_retries,
+        }
+
+    def _bay_share(self, secs: dict[str, float], corridor: str) -> dict[str, float]:
+        """Per side: seconds over (loading spots x time)."""
+        return {
+            side: secs.get(f"{corridor}/{side}", 0.0) / max(self.t * len(spots), 1e-9)
+            for side, spots in sorted(self.spots[corridor].items())
         }
 
 

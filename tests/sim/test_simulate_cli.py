@@ -38,7 +38,14 @@ def test_simulate_writes_trace_json_and_html(tmp_path: Path) -> None:
     rep = json.loads((out / "report.json").read_text())
     c = rep["corridors"]["huu-nghi"]
     assert c["vehicles"] == 6 and c["crossings"] >= 1
-    assert c["binding_resource"] in {"lane", "handoff_zone", "yard_cranes", "vehicles", "demand"}
+    assert c["binding_resource"] in {
+        "lane",
+        "handoff_zone",
+        "yard_cranes",
+        "loading_bays",
+        "vehicles",
+        "demand",
+    }
     assert rep["trace_check"]["collisions"] == 0
     page = (out / "report.html").read_text()
     assert page.count("data:image/png;base64,") == 2 and "Binding resource" in page
