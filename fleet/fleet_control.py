@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import networkx as nx
@@ -44,7 +45,7 @@ from fleet.core import (
     RouteCommand,
     VehicleWentOffline,
 )
-from fleet.routing import Route, RoutingError, route_along
+from fleet.routing import Route, RouteLeg, RoutingError, route_along
 from fleet.timed_route import TimedRoute
 from fleet.traffic_planner import PlanError, PlannerConfig, PlanStatus, Priority, TrafficPlanner
 from fleet.vehicles import Mission, MissionStatus, Vehicle, VehicleReport, VehicleStatus
@@ -382,7 +383,7 @@ class FleetControl:
             legs = m.route.legs
             # The legs that end before the reservation does are skipped below: start after.
             first = bisect.bisect_right(m.route.leg_ends_reached, end + 1e-9)
-            for leg in itertools.islice(legs, first, None):
+            for i, leg in enumerate(itertools.islice(legs, first, None), start=first):
                 lo_s, length = leg.start_m, leg.length_m
                 if lo_s + length <= end + 1e-9:
                     continue
@@ -398,6 +399,9 @@ class FleetControl:
                 for o, (u, _w, olo, _ohi) in index.at_node.get(leg.v, ()):
                     if o != vid and u == leg.v and olo < gap:
                         cap = min(cap, length + olo - gap)
+                # ... or on the route's next legs (an edge shorter than the gap must not
+                # hide a vehicle standing just beyond it).
+                cap = min(cap, length + _room_past(legs, i, index, vid, gap))
                 # Coming within a gap of a junction's area claims the junction: only in
                 # turn, only free; otherwise wait a gap short of it, so that whoever is in
                 # it keeps the gap from this vehicle's front.
@@ -724,6 +728,23 @@ class _HeldIndex:
             self.on_edge[edge] = [e for e in self.on_edge[edge] if e[0] != vid]
         for node in {n for u, w, _lo, _hi in ivs for n in (u, w)}:
             self.at_node[node] = [e for e in self.at_node[node] if e[0] != vid]
+
+
+def _room_past(legs: Sequence[RouteLeg], i: int, index: _HeldIndex, vid: str, gap: float) -> float:
+    """How far past the end of ``legs[i]`` the vehicle may reserve: ``gap`` short of the
+    nearest stretch another vehicle holds on the route's next legs, when one starts
+    within ``gap`` of that end (a stop line 2 m before a checkpoint's entry, say);
+    infinity otherwise. O(k + H) for the k legs within the gap and H intervals on them."""
+    room = math.inf
+    ahead = 0.0  # from the end of legs[i] to the start of nxt
+    for nxt in itertools.islice(legs, i + 1, None):
+        if ahead >= gap:
+            break
+        for o, olo in index.on_edge.get((nxt.u, nxt.v), ()):
+            if o != vid and ahead + olo < gap:
+                room = min(room, ahead + olo - gap)
+        ahead += nxt.length_m
+    return room
 
 
 def _point(v: Vehicle) -> object:

@@ -173,3 +173,29 @@ def test_a_vehicle_found_elsewhere_is_planned_from_where_it_stands(
     assert "vn-spot-L1" not in w.fc.timed_route("v0").nodes
     run(w, 600.0)
     assert arrived(w) == {"v0"}
+
+
+def test_a_short_edge_does_not_hide_a_vehicle_standing_just_beyond_it(
+    graphs: dict[str, nx.DiGraph],
+) -> None:
+    """Found in a traced Huu Nghi day: a vehicle reserved up to the VN customs stop
+    line while the one ahead stood 4 m past it, beyond the 2 m edge from the stop line
+    to the checkpoint's entry (fronts 21.8 m apart; a body and the 8 m gap is 24.5)."""
+    from fleet.fleet_control import _HeldIndex, _room_past
+    from fleet.routing import fastest_route
+
+    g = graphs["huu-nghi"]
+    route = fastest_route(g, "vn-quarantine:entry@I-AUTO", "vn-customs:exit@I-AUTO")
+    i = next(k for k, leg in enumerate(route.legs) if leg.v == "SL-I-customs")
+    assert route.legs[i + 1].length_m < 8.0  # the short edge
+    # The leader's rear 2.06 m into the checkpoint, past the short edge.
+    rear = ("vn-customs:entry@I-AUTO", "vn-customs:exit@I-AUTO", 2.06, 18.56)
+    index = _HeldIndex({"lead": [rear], "me": []})
+    gap = FleetControl({"huu-nghi": g}).cfg.rules.min_gap_m
+    room = _room_past(route.legs, i, index, "me", gap)
+    assert room == pytest.approx(route.legs[i + 1].length_m + 2.06 - gap)
+    assert room < 0  # the reservation ends before the stop line
+    # Its own stretch and stretches a gap or more on do not count.
+    assert _room_past(route.legs, i, _HeldIndex({"me": [rear]}), "me", gap) == float("inf")
+    far = ("vn-customs:entry@I-AUTO", "vn-customs:exit@I-AUTO", gap, gap + 16.5)
+    assert _room_past(route.legs, i, _HeldIndex({"lead": [far]}), "me", gap) == float("inf")
