@@ -236,20 +236,6 @@ def build(spec: CorridorSpec) -> dict[str, Any]:
         name="Hải quan Trung Quốc",
         name_en="China Customs",
     )
-    # The CN smart port's gate, where the reserved pair reaches the CN yard: vehicles for a
-    # loading bay wait here (the VN side's equivalent is VN customs, a bay-length from
-    # its yard), not at CN customs by the line, kilometres from the bays.
-    b.add(
-        "cn-port-gate",
-        "Polygon",
-        f.area(g1 - 160, g1 - 120, *BAND),
-        type="zone",
-        kind="checkpoint",
-        authority="port",
-        side="CN",
-        name="Cổng cảng thông minh",
-        name_en="Smart port gate",
-    )
     b.add(
         "handoff",
         "Polygon",

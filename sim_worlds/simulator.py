@@ -45,12 +45,13 @@ from sim_worlds.kinematics import KinematicVehicle, VehicleParams
 TRACE_HEADER = "t_s,vehicle_id,lane_id,s_m,x_m,y_m,speed_mps"
 HANDOFF_REQUEST_M = 150.0  # the handoff is requested this far before the zero line
 HANDOFF_ZONE_M = 40.0  # the maps' handoff zone reaches this far before the zero line
-# Where vehicles queue for a bay: on the lane a bay-length (361 m of road) before the
-# yard's bays, clear of the lane ends, where the yard's in- and out-connectors run
-# 3.5 m apart (a queue there gets clipped by vehicles turning out of the yard). A
-# staging point far from the bays caps a side: every bay place is promised for the
-# whole drive (CN customs by the line was 3.1 km from the Huu Nghi bays: ~80 an hour).
-STAGING = {"CN": "cn-port-gate:exit@E-AUTO", "VN": "vn-customs:exit@I-AUTO"}
+# Where vehicles queue for a bay: on the lane, a few hundred metres of road from the
+# bays (VN: VN customs' exit, 361-536 m; CN: where the export lane enters the CN yard,
+# 241-416 m), clear of the lane ends, where the yard's in- and out-connectors run 3.5 m
+# apart (a queue there gets clipped by vehicles turning out of the yard). A staging
+# point far from the bays caps a side: every bay place is promised for the whole drive
+# (CN customs by the line, 3.1 km from the Huu Nghi bays, gave ~80 an hour).
+STAGING = {"CN": "cn-yard:entry@E-AUTO", "VN": "vn-customs:exit@I-AUTO"}
 STAGING_NODES = frozenset(STAGING.values())
 STAGING_QUEUE_M = 200.0  # a vehicle stopped this close to its staging point queues for a bay
 BAY_PLACES = 2  # a loading bay holds the vehicle at the spot and one behind it
