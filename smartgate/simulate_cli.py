@@ -139,7 +139,7 @@ def sweep(
     ] = None,
     demand: Annotated[float | None, typer.Option(help="Consignments per day.")] = None,
     min_vehicles: int = 4,
-    max_vehicles: int = 64,  # Huu Nghi needs about 60 for 3,500 a day
+    max_vehicles: int = 64,  # Huu Nghi needs 50-60 for 3,500 a day
     seed: int = 1,
     report: Annotated[Path, typer.Option(help="Output directory.")] = Path("out/sweep"),
 ) -> None:
