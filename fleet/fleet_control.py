@@ -244,7 +244,9 @@ class FleetControl:
             if isinstance(e, MissionCompleted) and e.mission_id == t.mission_id:
                 # Arrived (within the core's tolerance): the planner is told it stands at
                 # its goal, or it would send the vehicle the last metre again and again.
-                self._replace(v.id, e.goal, now)
+                # Mostly its plan already has it standing there: nothing to re-plan.
+                if not self._planner(v.id).arrived(v.id, e.goal, now):
+                    self._replace(v.id, e.goal, now)
             elif isinstance(e, MissionCompleted):
                 self._replace(v.id, e.goal, now)  # a manual mission ended: where is it now
         return events

@@ -627,6 +627,24 @@ class TrafficPlanner:
             )
         self.replan_all(now, positions={vid: s})
 
+    def arrived(self, vid: str, goal: str, now: float) -> bool:
+        """The vehicle reached ``goal``: if its plan already has it standing there by
+        ``now``, close the mission in place (goal and handoff flags cleared, priority back
+        to standard) and return True; nothing else is re-planned, because the table
+        already holds what is true. False (nothing changed) when the plan still has it on
+        its way: the caller must then place it anew (remove and add). O(log P)."""
+        v = self._get(vid)
+        self._advance(now)
+        m = v.motion
+        standing = m.ts_l[-1] <= now + EPS and m.s_at(now) >= m.node_s[-1] - EPS
+        if not (standing and v.goal == goal and m.route.nodes[-1] == goal):
+            return False
+        v.goal, v.hold_reason = None, None
+        v.accepted = v.refused = False
+        v.priority = Priority.STANDARD
+        v.blocked_by.clear()
+        return True
+
     def remove_vehicle(self, vid: str, now: float) -> None:
         """Take a vehicle off the corridor (it left the guided area)."""
         v = self._get(vid)

@@ -66,6 +66,32 @@ def test_a_vehicle_holds_behind_one_standing_at_its_goal(g: nx.DiGraph) -> None:
     assert_safe(p)
 
 
+def test_arrival_closes_the_mission_in_place_only_once_the_plan_is_there(
+    g: nx.DiGraph,
+) -> None:
+    p = in_bays(g)
+    p.request("v0", "cn-spot-L1", 0.0, Priority.PERISHABLE)
+    eta = p.status("v0").eta_s
+    assert eta is not None
+    # Reported early (the plan still has it driving): nothing changes, the caller must
+    # place it anew.
+    assert not p.arrived("v0", "cn-spot-L1", eta - 5.0)
+    assert p.status("v0").goal == "cn-spot-L1"
+    # Not its goal: nothing changes either.
+    assert not p.arrived("v0", "cn-spot-L2", eta + 1.0)
+    before = {vid: p.route(vid) for vid in p.vehicles()}
+    assert p.arrived("v0", "cn-spot-L1", eta + 1.0)
+    st = p.status("v0")
+    assert st.goal is None and st.state == "idle"
+    # No one was re-planned, and the vehicle stands where its plan put it.
+    assert {vid: p.route(vid) for vid in p.vehicles()} == before
+    assert p.position("v0", eta + 100.0)[1] == "cn-spot-L1"
+    # Its next trip is planned from there, at standard priority.
+    p.request("v0", "vn-spot-L4", eta + 2.0)
+    assert p.route("v0").nodes[-1] == "vn-spot-L4"
+    assert_safe(p)
+
+
 def test_the_zero_line_holds_until_the_handoff_is_accepted(g: nx.DiGraph) -> None:
     p = in_bays(g, PlannerConfig())  # no fixed dwell: hold for acceptance
     p.request("v0", "cn-spot-L1", 0.0)
