@@ -40,7 +40,7 @@ class FleetBridgeNode(Node):
         *,
         use_sim_time: bool = True,
         heartbeat_hz: float = 4.0,
-        tick_hz: float = 2.0,
+        tick_hz: float = 1.0,  # one fleet_control.tick per round of state reports
         markers_hz: float = 2.0,
     ) -> None:
         super().__init__(
