@@ -2,19 +2,24 @@
 
 Case ``day``: 24 simulated hours (``--quick``: 1 hour), both corridors, 60
 vehicles (30 each), the corridor targets as demand (3,500 and 2,500 consignments
-per day), seed 1. Measured: wall time, real-time factor, loaded crossings per
-day per corridor, and collisions / headway violations found by the independent
-trace checker on the full trace.
+per day), seed 1. Measured: wall time (from starting the worker processes to the
+merged results and trace), real-time factor, CPU time of all processes, loaded
+crossings per day per corridor, and collisions / headway violations found by the
+independent trace checker on the full trace (outside the timing).
 
 Implementations, all in the same run:
 
-- ``smartgate``: the in-process simulator (fleet control with the gap-filling
-  planner, vehicle brains, kinematics, demand).
+- ``smartgate``: the simulator without DDS (fleet control with the gap-filling
+  planner, vehicle brains, kinematics, demand), the corridors simulated in
+  parallel processes, one per corridor (the machine has 2 cores; ``workers`` in
+  the results; :mod:`sim_worlds.parallel_run`). Each corridor's figures are
+  those of that corridor simulated alone with the seed.
 - ``fcfs-reservations``: the same day with the planner's first-come-first-served
-  baseline (no gap filling), to show what the planner buys in throughput.
+  baseline (no gap filling), to show what the planner buys in throughput; also
+  one process per corridor.
 - ``kinematics-only``: the same number of vehicle steps with no fleet logic at
-  all (each vehicle's brain and bicycle model on a fixed loop): the floor on
-  wall time that vehicle simulation alone costs in Python.
+  all (each vehicle's brain and bicycle model on a fixed loop, one process): the
+  floor on wall time that vehicle simulation alone costs in Python.
 
 Run: ``python -m bench.sim [--quick]`` prints one JSON object.
 """
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 import tempfile
 import time
@@ -35,8 +41,15 @@ VEHICLES = 30  # per corridor: 60 in all
 TARGET_RTF = 700.0
 
 
+def _cpu_s() -> float:
+    """CPU seconds of this process and of its finished (joined) children."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def _day(hours: float, planner: PlannerConfig | None, trace: bool) -> dict[str, Any]:
-    from sim_worlds.simulator import SimConfig, Simulator, load_world
+    from sim_worlds.parallel_run import run_corridors, worker_count
+    from sim_worlds.simulator import SimConfig, load_world
     from sim_worlds.trace_checker import check_trace, read_trace
 
     corridors = ["huu-nghi", "tan-thanh"]
@@ -48,21 +61,19 @@ def _day(hours: float, planner: PlannerConfig | None, trace: bool) -> dict[str, 
         seed=1,
         planner_config=planner,
     )
+    workers = worker_count(len(corridors))
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "trace.csv"
-        fh = path.open("w") if trace else None
-        t0, c0 = time.perf_counter(), time.process_time()
-        sim = Simulator(graphs, zero, cfg, trace=fh)
-        sim.run()
-        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-        if fh is not None:
-            fh.close()
-        of_vehicle = {vid: sv.corridor for vid, sv in sim.vehicles.items()}
+        t0, c0 = time.perf_counter(), _cpu_s()
+        sim = run_corridors(graphs, zero, cfg, path if trace else None, workers=workers)
+        wall, cpu = time.perf_counter() - t0, _cpu_s() - c0
+        of_vehicle = {vid: v.corridor for vid, v in sim.vehicles.items()}
         check = check_trace(read_trace(path), groups=of_vehicle) if trace else None
     s = sim.summary()
     out: dict[str, Any] = {
         "sim_s": sim.t,
         "vehicles": len(sim.vehicles),
+        "workers": workers,
         "wall_s": round(wall, 2),
         "cpu_s": round(cpu, 2),
         "real_time_factor": round(sim.t / wall, 1),
@@ -104,7 +115,7 @@ def _kinematics_only(hours: float) -> dict[str, Any]:
         )
         x, y, _ = ring[0]
         vs.append((b, KinematicVehicle(x, y, math.pi / 2)))
-    t0, c0 = time.perf_counter(), time.process_time()
+    t0, c0 = time.perf_counter(), _cpu_s()
     t = 0.0
     for _ in range(steps):
         t += dt
@@ -113,11 +124,12 @@ def _kinematics_only(hours: float) -> dict[str, Any]:
             b.odometry(t)
             d = b.control(t, m.x, m.y, m.yaw, m.v, dt)
             m.step(d.speed_mps, d.yaw_rate, dt)
-    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    wall, cpu = time.perf_counter() - t0, _cpu_s() - c0
     sim_s = steps * dt
     return {
         "sim_s": sim_s,
         "vehicles": len(vs),
+        "workers": 1,
         "wall_s": round(wall, 2),
         "cpu_s": round(cpu, 2),
         "real_time_factor": round(sim_s / wall, 1),

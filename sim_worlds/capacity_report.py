@@ -1,14 +1,14 @@
 """Capacity study report: figures (JSON) and a self-contained HTML page of plots.
 
-Built from a finished :class:`~sim_worlds.simulator.Simulator` and the independent
-trace check. The page embeds its plots as PNG (matplotlib, Agg backend), so it
-opens offline from a file. The *binding resource* is the one working closest to
-its capacity: the guide lanes (crossings per hour against one vehicle per
-spacing at the lane speed), the handoff zone (share of time a vehicle stands at
-the zero line), the yard cranes (busy share), the loading bays (share of time every
-place of a bay is claimed, so no other vehicle can be sent to it), or the vehicles
-(share of time neither idle nor queued for a bay); when the cleared cargo left
-waiting is small, demand binds, not supply.
+Built from a finished run's :class:`~sim_worlds.simulator.SimResult` (one simulator's,
+or per-corridor runs merged) and the independent trace check. The page embeds its
+plots as PNG (matplotlib, Agg backend), so it opens offline from a file. The
+*binding resource* is the one working closest to its capacity: the guide lanes
+(crossings per hour against one vehicle per spacing at the lane speed), the handoff
+zone (share of time a vehicle stands at the zero line), the yard cranes (busy share),
+the loading bays (share of time every place of a bay is claimed, so no other vehicle
+can be sent to it), or the vehicles (share of time neither idle nor queued for a
+bay); when the cleared cargo left waiting is small, demand binds, not supply.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from sim_worlds.simulator import GOODS, Simulator
+from sim_worlds.simulator import GOODS, SimResult
 from sim_worlds.trace_checker import TraceReport
 
 LANE_SPEED_MPS = 25.0 / 3.6
@@ -31,7 +31,7 @@ TARGET_PER_DAY = {"huu-nghi": 3500.0, "tan-thanh": 2500.0}
 
 
 def build_report(
-    sim: Simulator,
+    sim: SimResult,
     trace: TraceReport | None,
     wall_s: float,
     targets: dict[str, float] | None = None,

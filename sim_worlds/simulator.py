@@ -19,10 +19,11 @@ wall clock in the logic), and writes a trace row per vehicle per step.
 from __future__ import annotations
 
 import bisect
+import copy
 import math
 import random
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, TextIO
 
 import networkx as nx
@@ -180,6 +181,145 @@ class Stats:
     commands: int = 0
     dispatch_errors: int = 0
     accept_retries: int = 0
+
+
+@dataclass(frozen=True)
+class VehicleTally:
+    """A vehicle's time budget at the end of a run (what the summary and report read)."""
+
+    id: str
+    corridor: str
+    busy_s: float
+    idle_s: float
+    moving_s: float
+    bay_wait_s: float
+
+
+# Stats lists that are time series (time first): merged in time order.
+TIME_SERIES_STATS = frozenset({"crossings", "queue"})
+
+
+@dataclass
+class SimResult:
+    """A finished run as plain data. A :class:`Simulator` does not pickle (lambdas in the
+    planner, closures for fault ends), so runs in other processes hand this back; it holds
+    what :meth:`summary` and :func:`~sim_worlds.capacity_report.build_report` read."""
+
+    t: float
+    cfg: SimConfig
+    corridors: tuple[str, ...]
+    vehicles: dict[str, VehicleTally]
+    stats: Stats
+    waiting: dict[tuple[str, str], list[Consignment]]  # (corridor, side)
+    consignments: list[Consignment]
+    spots: dict[str, dict[str, list[str]]]  # corridor -> side -> loading spots
+
+    @classmethod
+    def merge(cls, results: Iterable[SimResult]) -> SimResult:
+        """One result of corridors run apart (each result its own corridors, all to the
+        same end time): what one run of them all would report per corridor, since
+        corridors share nothing. Counters add up; time series are merged in time order
+        (ties in corridor order, as one run would append them)."""
+        parts = sorted(results, key=lambda r: r.corridors)
+        if not parts:
+            raise ValueError("no results to merge")
+        corridors = tuple(sorted(c for r in parts for c in r.corridors))
+        if len(set(corridors)) != len(corridors):
+            raise ValueError(f"a corridor is in more than one result: {corridors}")
+        if len({r.t for r in parts}) != 1:
+            raise ValueError(f"results end at different times: {[r.t for r in parts]}")
+        return cls(
+            t=parts[0].t,
+            cfg=_merge_configs([r.cfg for r in parts]),
+            corridors=corridors,
+            vehicles={k: v for r in parts for k, v in r.vehicles.items()},
+            stats=_merge_stats([r.stats for r in parts]),
+            waiting={k: v for r in parts for k, v in r.waiting.items()},
+            consignments=[c for r in parts for c in r.consignments],
+            spots={k: v for r in parts for k, v in r.spots.items()},
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """Outcome figures the report and the scenario checks use."""
+        hours = self.t / 3600.0
+        per_corridor: dict[str, Any] = {}
+        for corridor in sorted(self.corridors):
+            vs = [sv for sv in self.vehicles.values() if sv.corridor == corridor]
+            cross = [c for c in self.stats.crossings if self.vehicles[c[1]].corridor == corridor]
+            loaded = [c for c in cross if c[3]]
+            cranes = {
+                k.split("/", 1)[1]: v / max(self.t, 1e-9)
+                for k, v in self.stats.crane_busy_s.items()
+                if k.startswith(corridor + "/")
+            }
+            per_corridor[corridor] = {
+                "vehicles": len(vs),
+                "crossings": len(cross),
+                "loaded_crossings": len(loaded),
+                "crossings_per_day": len(loaded) / hours * 24 if hours else 0.0,
+                "vehicle_busy_share": sum(v.busy_s for v in vs) / max(self.t * len(vs), 1e-9),
+                "vehicle_moving_share": sum(v.moving_s for v in vs) / max(self.t * len(vs), 1e-9),
+                "vehicle_working_share": 1.0
+                - sum(v.idle_s for v in vs) / max(self.t * len(vs), 1e-9),
+                "vehicle_bay_wait_share": sum(v.bay_wait_s for v in vs)
+                / max(self.t * len(vs), 1e-9),
+                "crane_busy_share": cranes,
+                "handoff_occupied_share": self.stats.handoff_occupied_s.get(corridor, 0.0)
+                / max(self.t, 1e-9),
+                "bay_occupied_share": self._bay_share(self.stats.bay_occupied_s, corridor),
+                "bay_full_share": self._bay_share(self.stats.bay_full_s, corridor),
+                "consignments": sum(1 for c in self.consignments if c.corridor == corridor),
+            }
+        return {
+            "sim_s": self.t,
+            "seed": self.cfg.seed,
+            "corridors": per_corridor,
+            "obstacle_stops": self.stats.obstacle_stops,
+            "commands": self.stats.commands,
+            "dispatch_errors": self.stats.dispatch_errors,
+            "handoff_accept_retries": self.stats.accept_retries,
+        }
+
+    def _bay_share(self, secs: dict[str, float], corridor: str) -> dict[str, float]:
+        """Per side: seconds over (loading spots x time)."""
+        return {
+            side: secs.get(f"{corridor}/{side}", 0.0) / max(self.t * len(spots), 1e-9)
+            for side, spots in sorted(self.spots[corridor].items())
+        }
+
+
+def _merge_configs(cfgs: list[SimConfig]) -> SimConfig:
+    """The configs of per-corridor runs as one: fleets and demand united, the rest equal."""
+    base = cfgs[0]
+    for other in cfgs[1:]:
+        if replace(other, vehicles=base.vehicles, demand_per_day=base.demand_per_day) != base:
+            raise ValueError("results of runs with different settings do not merge")
+    return replace(
+        base,
+        vehicles={k: v for c in cfgs for k, v in c.vehicles.items()},
+        demand_per_day={k: v for c in cfgs for k, v in c.demand_per_day.items()},
+    )
+
+
+def _merge_stats(parts: list[Stats]) -> Stats:
+    """Field by field, so a new statistic cannot be dropped silently: lists concatenated
+    (time series sorted by time, stable), dicts united (their keys name the corridor),
+    counters summed."""
+    merged = Stats()
+    for f in fields(Stats):
+        values: list[Any] = [getattr(s, f.name) for s in parts]
+        if isinstance(values[0], list):
+            joined = [x for v in values for x in v]
+            if f.name in TIME_SERIES_STATS:
+                joined.sort(key=lambda x: x[0])
+            setattr(merged, f.name, joined)
+        elif isinstance(values[0], dict):
+            setattr(merged, f.name, {k: x for v in values for k, x in v.items()})
+        elif isinstance(values[0], int):
+            setattr(merged, f.name, sum(values))
+        else:
+            raise TypeError(f"Stats.{f.name}: no rule to merge {type(values[0]).__name__}")
+    return merged
 
 
 class Simulator:
@@ -809,53 +949,32 @@ class Simulator:
             )
         self.trace.write("".join(rows))
 
+    def result(self) -> SimResult:
+        """What the run produced so far, as plain data: a snapshot (copied, so stepping on
+        does not change it) that pickles, summarises and merges with other corridors'."""
+        # One deepcopy, so waiting consignments stay the objects in ``consignments``.
+        stats, waiting, consignments, spots = copy.deepcopy(
+            (self.stats, self.waiting, self.consignments, self.spots)
+        )
+        return SimResult(
+            t=self.t,
+            cfg=self.cfg,
+            corridors=tuple(self.graphs),
+            vehicles={
+                vid: VehicleTally(
+                    vid, sv.corridor, sv.busy_s, sv.idle_s, sv.moving_s, sv.bay_wait_s
+                )
+                for vid, sv in self.vehicles.items()
+            },
+            stats=stats,
+            waiting=waiting,
+            consignments=consignments,
+            spots=spots,
+        )
+
     def summary(self) -> dict[str, Any]:
         """Outcome figures the report and the scenario checks use."""
-        hours = self.t / 3600.0
-        per_corridor: dict[str, Any] = {}
-        for corridor in sorted(self.graphs):
-            vs = [sv for sv in self.vehicles.values() if sv.corridor == corridor]
-            cross = [c for c in self.stats.crossings if self.vehicles[c[1]].corridor == corridor]
-            loaded = [c for c in cross if c[3]]
-            cranes = {
-                k.split("/", 1)[1]: v / max(self.t, 1e-9)
-                for k, v in self.stats.crane_busy_s.items()
-                if k.startswith(corridor + "/")
-            }
-            per_corridor[corridor] = {
-                "vehicles": len(vs),
-                "crossings": len(cross),
-                "loaded_crossings": len(loaded),
-                "crossings_per_day": len(loaded) / hours * 24 if hours else 0.0,
-                "vehicle_busy_share": sum(v.busy_s for v in vs) / max(self.t * len(vs), 1e-9),
-                "vehicle_moving_share": sum(v.moving_s for v in vs) / max(self.t * len(vs), 1e-9),
-                "vehicle_working_share": 1.0
-                - sum(v.idle_s for v in vs) / max(self.t * len(vs), 1e-9),
-                "vehicle_bay_wait_share": sum(v.bay_wait_s for v in vs)
-                / max(self.t * len(vs), 1e-9),
-                "crane_busy_share": cranes,
-                "handoff_occupied_share": self.stats.handoff_occupied_s.get(corridor, 0.0)
-                / max(self.t, 1e-9),
-                "bay_occupied_share": self._bay_share(self.stats.bay_occupied_s, corridor),
-                "bay_full_share": self._bay_share(self.stats.bay_full_s, corridor),
-                "consignments": sum(1 for c in self.consignments if c.corridor == corridor),
-            }
-        return {
-            "sim_s": self.t,
-            "seed": self.cfg.seed,
-            "corridors": per_corridor,
-            "obstacle_stops": self.stats.obstacle_stops,
-            "commands": self.stats.commands,
-            "dispatch_errors": self.stats.dispatch_errors,
-            "handoff_accept_retries": self.stats.accept_retries,
-        }
-
-    def _bay_share(self, secs: dict[str, float], corridor: str) -> dict[str, float]:
-        """Per side: seconds over (loading spots x time)."""
-        return {
-            side: secs.get(f"{corridor}/{side}", 0.0) / max(self.t * len(spots), 1e-9)
-            for side, spots in sorted(self.spots[corridor].items())
-        }
+        return self.result().summary()
 
 
 # ---------------------------------------------------------------- helpers

@@ -14,9 +14,13 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from sim_worlds.simulator import SimResult
+    from sim_worlds.trace_checker import TraceReport
 
 simulate_app = typer.Typer(
     help="Simulate a corridor day in-process (capacity studies, scenarios).",
@@ -37,9 +41,11 @@ def _run(
     seed: int,
     trace_path: Path | None,
     progress: bool,
-) -> tuple[Any, Any, float]:
-    """Run one study; returns the simulator, the trace check (if traced) and wall time."""
-    from sim_worlds.simulator import SimConfig, Simulator, load_world
+) -> tuple[SimResult, TraceReport | None, float]:
+    """Run one study, each corridor in its own process (one corridor: in this one);
+    returns the result, the trace check (if traced) and wall time."""
+    from sim_worlds.parallel_run import run_corridors
+    from sim_worlds.simulator import SimConfig, load_world
     from sim_worlds.trace_checker import check_trace, read_trace
 
     graphs, zero = load_world(corridors)
@@ -50,28 +56,31 @@ def _run(
         seed=seed,
     )
     t0 = time.perf_counter()
-    fh = trace_path.open("w") if trace_path is not None else None
-    try:
-        sim = Simulator(graphs, zero, cfg, trace=fh)
-        if progress:
-            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+    if progress:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-            with Progress(
-                TextColumn("[bold]simulating"),
-                BarColumn(),
-                TextColumn("{task.completed:.0f}/{task.total:.0f} sim s"),
-                TimeRemainingColumn(),
-            ) as bar:
-                task = bar.add_task("sim", total=cfg.duration_s)
-                sim.run(progress=lambda t: bar.update(task, completed=t))
-                bar.update(task, completed=cfg.duration_s)
-        else:
-            sim.run()
-    finally:
-        if fh is not None:
-            fh.close()
+        # Redrawn from the progress callback, not from a refresh thread: the workers are
+        # forked, and a fork must not copy a thread's held locks.
+        with Progress(
+            TextColumn("[bold]simulating"),
+            BarColumn(),
+            TextColumn("{task.completed:.0f}/{task.total:.0f} sim s"),
+            TimeRemainingColumn(),
+            auto_refresh=False,
+        ) as bar:
+            task = bar.add_task("sim", total=cfg.duration_s)
+            sim = run_corridors(
+                graphs,
+                zero,
+                cfg,
+                trace_path,
+                progress=lambda t: bar.update(task, completed=t, refresh=True),
+            )
+            bar.update(task, completed=cfg.duration_s, refresh=True)
+    else:
+        sim = run_corridors(graphs, zero, cfg, trace_path)
     wall = time.perf_counter() - t0
-    of_vehicle = {vid: sv.corridor for vid, sv in sim.vehicles.items()}
+    of_vehicle = {vid: v.corridor for vid, v in sim.vehicles.items()}
     report = (
         check_trace(read_trace(trace_path), groups=of_vehicle) if trace_path is not None else None
     )
