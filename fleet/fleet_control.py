@@ -350,6 +350,16 @@ class FleetControl:
         gap = self.cfg.rules.min_gap_m
         junctions = self._junctions[corridor]
         ids = self._ids(corridor)
+        # Who wants more road, and how far (each vehicle's own mission and plan decide):
+        # the index of held intervals and the junction order are built only if someone
+        # does, and only those are ordered (by their plans' arrival).
+        wants: dict[str, float] = {}
+        for vid in ids:
+            want = self._want(vid, corridor, now)
+            if want is not None:
+                wants[vid] = want
+        if not wants:
+            return []
         held = {vid: self._held(vid) for vid in ids}
         index = _HeldIndex(held)
         order = self._junction_order(corridor, ids)
@@ -365,22 +375,10 @@ class FleetControl:
             )
 
         out: list[Command] = []
-        for vid in sorted(ids, key=lambda i: (self._t[i].plan is None, self._eta(i), i)):
-            v = self.core.vehicles[vid]
-            m, t = v.mission, self._t[vid]
-            if m is None or m.status is not MissionStatus.ACTIVE or t.plan is None:
-                continue
-            if v.status is VehicleStatus.OFFLINE or t.broken or m.id != t.mission_id:
-                continue
-            if v.paused or v.estopped:  # stopped by a controller: claims no more road
-                continue
-            want = min(m.route.length_m, t.plan.position_at(now + self.lookahead_s) + t.offset_m)
-            if self._overdue(vid, now):
-                # The plan waits for a picture that is wrong: go on, up to the zero line
-                # unless the other side has taken the vehicle over.
-                want = m.route.length_m if m.handoff_accepted else self._zero_stop_m(corridor, m)
-            if want <= m.reservation_end_m + 1e-6:
-                continue
+        for vid in sorted(wants, key=lambda i: (self._eta(i), i)):
+            m = self.core.vehicles[vid].mission
+            assert m is not None
+            want = wants[vid]
             end = m.reservation_end_m
             legs = m.route.legs
             # The legs that end before the reservation does are skipped below: start after.
@@ -424,6 +422,24 @@ class FleetControl:
                 held[vid] = self._held(vid)
                 index.add(vid, held[vid])
         return out
+
+    def _want(self, vid: str, corridor: str, now: float) -> float | None:
+        """How far the vehicle's reservation should reach now (the plan ``lookahead_s``
+        ahead, or on past a stale hold), if beyond where it ends; None: no more road."""
+        v = self.core.vehicles[vid]
+        m, t = v.mission, self._t[vid]
+        if m is None or m.status is not MissionStatus.ACTIVE or t.plan is None:
+            return None
+        if v.status is VehicleStatus.OFFLINE or t.broken or m.id != t.mission_id:
+            return None
+        if v.paused or v.estopped:  # stopped by a controller: claims no more road
+            return None
+        want = min(m.route.length_m, t.plan.position_at(now + self.lookahead_s) + t.offset_m)
+        if self._overdue(vid, now):
+            # The plan waits for a picture that is wrong: go on, up to the zero line
+            # unless the other side has taken the vehicle over.
+            want = m.route.length_m if m.handoff_accepted else self._zero_stop_m(corridor, m)
+        return want if want > m.reservation_end_m + 1e-6 else None
 
     def _overdue(self, vid: str, now: float) -> bool:
         """Has the vehicle stood at its reservation end for ``STUCK_S`` while its plan
