@@ -328,7 +328,9 @@ class _Cons:
     route distance = own route distance + delta), own route range ``a``..``b`` shared
     with it (junction: the node's distance twice), whether we go after it, whether the
     order is forced by where both are now, where its front is now (own coordinates) and
-    which of our lane pieces it is on (its start distance).
+    which of our lane pieces it is on (its start distance), and whether its front is on
+    its own stretch of that lane now (it then cannot overtake whoever is ahead of it
+    there; one still on its way to the lane may merge in ahead of them).
     """
 
     o: NDArray[np.intp]  # the other's slot
@@ -340,6 +342,7 @@ class _Cons:
     forced: NDArray[np.bool_]
     o_pos: Floats
     piece: Floats
+    o_on: NDArray[np.bool_]
 
     def take(self, idx: NDArray[np.intp] | NDArray[np.bool_]) -> _Cons:
         return _Cons(
@@ -352,6 +355,7 @@ class _Cons:
             self.forced[idx],
             self.o_pos[idx],
             self.piece[idx],
+            self.o_on[idx],
         )
 
     @staticmethod
@@ -359,7 +363,7 @@ class _Cons:
         return _Cons(*(np.concatenate([getattr(p, f) for p in parts]) for f in _CONS_FIELDS))
 
 
-_CONS_FIELDS = ("o", "lane", "delta", "a", "b", "after", "forced", "o_pos", "piece")
+_CONS_FIELDS = ("o", "lane", "delta", "a", "b", "after", "forced", "o_pos", "piece", "o_on")
 
 
 def _undominated(cs: _Cons) -> NDArray[np.intp]:
@@ -370,9 +374,12 @@ def _undominated(cs: _Cons) -> NDArray[np.intp]:
     is covered by a nearer one's, the nearer one passes every point later (it respects
     them), and its bounds imply theirs; likewise behind us (and implication chains, so a
     nearer one that is itself dropped still implies them). Keeps K near the handful of
-    immediate neighbours instead of everyone on a long lane.
+    immediate neighbours instead of everyone on a long lane. Only vehicles already on
+    the lane count: one still in a bay has a position "on the lane" only by projection,
+    and those on the lane pass its merge before it (dropping them made a vehicle leaving
+    a bay merge a few metres behind one that had just passed).
     """
-    lf = cs.lane & cs.forced
+    lf = cs.lane & cs.forced & cs.o_on
     keep = [np.flatnonzero(~lf)]
     idx = np.flatnonzero(lf)
     if idx.size:
@@ -736,7 +743,11 @@ class TrafficPlanner:
         k = self._head_index(v)
         j = k
         spacing = self.cfg.rules.min_spacing_m + self.cfg.margin_m
-        while j > 0 and s - ns[j] < spacing:
+        junctions = self._map.junctions
+        # Back a spacing behind the front, and past a junction there: a route that starts
+        # on a junction forgets the lane it came in on, and its recent past (kept for
+        # headways) would read as standing in the junction, entered from nowhere.
+        while j > 0 and (s - ns[j] < spacing or m.route.nodes[j] in junctions):
             j -= 1
         head = m.route.nodes[k]
         if head == goal:
@@ -1218,17 +1229,30 @@ class TrafficPlanner:
             keep = (o != me_slot) & (hi > lo + EPS)
             keep &= (b + spacing >= s_start) & (a - spacing <= s_stop)
             delta = (os0 - ox0) - (fs0 - fx0)
-            geo.append((o[keep], a[keep], b[keep], delta[keep], np.full(int(keep.sum()), fs0)))
-        o, a, b, delta, piece = (np.concatenate(x) for x in zip(*geo, strict=True))
+            n_keep = int(keep.sum())
+            geo.append(
+                (
+                    o[keep],
+                    a[keep],
+                    b[keep],
+                    delta[keep],
+                    np.full(n_keep, fs0),
+                    os0[keep],
+                    (os0 + ox1 - ox0)[keep],
+                )
+            )
+        o, a, b, delta, piece, o_s0, o_s1 = (np.concatenate(x) for x in zip(*geo, strict=True))
         o = o.astype(np.intp)
         # Gone before we could get there: no constraint at all.
         keep = ~(bank.last(o, b + delta + spacing) < now - EPS)
         o, a, b, delta, piece = o[keep], a[keep], b[keep], delta[keep], piece[keep]
+        o_front = bank.s_now[o]  # its front is on its stretch of the lane now?
+        o_on = (o_front >= o_s0[keep] - EPS) & (o_front <= o_s1[keep] + EPS)
         o_now = bank.s_now[o] - delta  # the other's front, in our coordinates
         on = o_now >= a - EPS  # it is on the stretch: whoever is ahead stays ahead
         forced = on | (s_start >= a - spacing - EPS)  # else we are (almost) on it: we first
         after = on & (o_now > s_start)
-        out = [_Cons(o, np.ones(o.shape, bool), delta, a, b, after, forced, o_now, piece)]
+        out = [_Cons(o, np.ones(o.shape, bool), delta, a, b, after, forced, o_now, piece, o_on)]
         jn: list[tuple[int, float, float, bool, bool]] = []
         for n, s_n, frm in me.junctions:
             if s_n + length < s_start or s_n > s_stop:
@@ -1267,6 +1291,7 @@ class TrafficPlanner:
                 m[:, 4] > 0.5,
                 zeros,
                 zeros,
+                np.zeros(len(jn), bool),
             )
         )
         return _Cons.concat(out)
