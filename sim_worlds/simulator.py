@@ -80,6 +80,10 @@ def side_of(node: str) -> str:
     return "CN" if node.startswith("cn-") else "VN"
 
 
+class NoRoomForFleet(ValueError):
+    """The corridor has no free place to start even one vehicle of the fleet."""
+
+
 @dataclass
 class Consignment:
     id: str
@@ -443,7 +447,7 @@ class Simulator:
             while self._depot[corridor] and self._enter_service(corridor):
                 pass
             if not any(sv.corridor == corridor for sv in self.vehicles.values()) and n:
-                raise ValueError(f"{corridor}: no free place to start a vehicle")
+                raise NoRoomForFleet(f"{corridor}: no free place to start a vehicle")
 
     def _enter_service(self, corridor: str) -> bool:
         """Put the next depot vehicle at the first free home place; False if none is free."""

@@ -155,6 +155,7 @@ def sweep(
     """Smallest fleet reaching the target throughput (binary search; throughput is
     checked, and the winning run's trace too, for collisions and headway)."""
     from sim_worlds.capacity_report import TARGET_PER_DAY, build_report, write_report
+    from sim_worlds.simulator import NoRoomForFleet
 
     corridors = corridor or ["huu-nghi"]
     report.mkdir(parents=True, exist_ok=True)
@@ -168,8 +169,8 @@ def sweep(
                 try:
                     sim, _, _ = _run([c], hours, n, _demand([c], demand), seed, None, False)
                     runs[n] = sim.summary()["corridors"][c]["crossings_per_day"]
-                except ValueError:
-                    runs[n] = -1.0  # does not fit
+                except NoRoomForFleet:
+                    runs[n] = -1.0  # does not fit (any other error is a fault: raised)
                 typer.echo(f"{c}: {n} vehicles -> {runs[n]:.0f}/day")
             return runs[n]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from smartgate.simulate_cli import simulate_app
@@ -98,3 +99,37 @@ def test_sweep_finds_the_smallest_fleet_for_a_target(tmp_path: Path) -> None:
     runs = {int(k): v for k, v in found["runs"].items()}
     assert runs[n] >= 100 and all(v < 100 for k, v in runs.items() if k < n)
     assert (tmp_path / "huu-nghi" / "report.html").exists()
+
+
+def test_sweep_reports_a_run_that_fails_instead_of_calling_it_too_big(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An error escaping a run (a ValueError, like the planner's and fleet core's) once
+    # read as "this fleet does not fit" (-1/day) and the sweep went on; only a fleet with
+    # no place to start is that.
+    from fleet.traffic_planner import PlanError
+    from sim_worlds.simulator import Simulator
+
+    def fail(*_a: object, **_k: object) -> None:
+        raise PlanError("planner fault")
+
+    monkeypatch.setattr(Simulator, "_yard", fail)
+    res = runner.invoke(
+        simulate_app,
+        [
+            "sweep",
+            "--hours",
+            "0.05",
+            "--target",
+            "1",
+            "--min-vehicles",
+            "1",
+            "--max-vehicles",
+            "2",
+            "--report",
+            str(tmp_path),
+        ],
+    )
+    assert res.exit_code != 0
+    assert isinstance(res.exception, PlanError)
+    assert not (tmp_path / "sweep.json").exists()
