@@ -28,6 +28,7 @@ returned commands out.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import itertools
 import math
 from collections.abc import Mapping, Sequence
@@ -256,12 +257,9 @@ class FleetControl:
         p = self._planner(vid)
         g = self.graphs[self._t[vid].corridor]
         nodes, s = _standing_path(g, node, self.cfg.rules.min_spacing_m)
-        old = p.route(vid)
-        p.remove_vehicle(vid, now)
-        try:
-            p.add_vehicle(vid, nodes, s, now)
-        except PlanError:  # too close to another by the planner's rules: keep the old belief
-            p.add_vehicle(vid, old.nodes, old.position_at(now), now)
+        # Too close to another by the planner's rules: it keeps its old belief.
+        with contextlib.suppress(PlanError):
+            p.place(vid, nodes, s, now)
         self._t[vid].plan = p.route(vid)
 
     def on_ack(self, ack: CommandAck, now: float) -> list[Event]:

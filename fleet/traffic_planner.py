@@ -652,6 +652,48 @@ class TrafficPlanner:
         v.blocked_by.clear()
         return True
 
+    def place(self, vid: str, nodes: Iterable[str], s: float, now: float) -> None:
+        """The vehicle now stands with its front ``s`` metres along ``nodes`` (it reached
+        its goal ahead of its plan, or was moved by hand): its mission ends there.
+
+        Checked first; on PlanError (unknown node, off the path, within a spacing of
+        another) nothing changes. Unlike remove + add, nobody is planned into its place
+        while it is briefly gone (re-adding it there could then fail, and the planner
+        would lose it). Those that waited for it are re-planned; if other plans run
+        through where it now stands, the whole corridor is."""
+        v = self._get(vid)
+        prev = self.now
+        self._advance(now)
+        path = tuple(nodes)
+        try:
+            self._check_path(path)
+            length = sum(self.g.edges[u, w]["length_m"] for u, w in itertools.pairwise(path))
+            if not 0.0 <= s <= length + 0.5:
+                raise PlanError(f"{vid}: position {s:.1f} m is not on its {length:.1f} m path")
+            m = _Motion(self._map, TimedRoute(vid, path, ((now, s), (now + 1.0, s))))
+            for o in self._v.values():
+                if o.vid != vid and self._too_close(m, o.motion, now):
+                    raise PlanError(f"{vid}: position is within one vehicle spacing of {o.vid}")
+        except PlanError:
+            self.now = prev
+            raise
+        self._relocate(v, path, s, now)
+        v.goal, v.hold_reason = None, None
+        v.accepted = v.refused = False
+        v.priority = Priority.STANDARD
+        v.blocked_by.clear()
+        lanes, at = set(v.motion.on_lane), set(v.motion.at_node)
+        if any(
+            o.vid != vid
+            and o.motion.s_end > o.motion.s_at(now) + EPS
+            and (lanes & o.motion.on_lane.keys() or at & o.motion.at_node.keys())
+            for o in self._v.values()
+        ):
+            self.replan_all(now)
+        else:
+            waiting = [w.vid for w in self._v.values() if vid in w.blocked_by]
+            self._plan_and_cascade(self._order(waiting))
+
     def remove_vehicle(self, vid: str, now: float) -> None:
         """Take a vehicle off the corridor (it left the guided area)."""
         v = self._get(vid)

@@ -92,6 +92,29 @@ def test_arrival_closes_the_mission_in_place_only_once_the_plan_is_there(
     assert_safe(p)
 
 
+def test_placing_a_vehicle_checks_first_and_never_loses_it(g: nx.DiGraph) -> None:
+    p = in_bays(g)
+    before = p.route("v0")
+    # Onto another's place: refused, and nothing changes (remove + add used to lose it
+    # when the others had meanwhile been planned into its place).
+    with pytest.raises(PlanError, match="within one vehicle spacing of v1"):
+        p.place("v0", ("vn-bay-L2:start", "vn-spot-L2"), 55.0, 1.0)
+    assert "v0" in p.vehicles() and p.route("v0") == before
+    p.request("v0", "cn-spot-L1", 1.0)
+    p.request("v1", "cn-spot-L1", 1.0)  # waits for v0, which will stand at the spot
+    assert p.status("v1").hold_reason == "vehicle v0"
+    eta = p.status("v0").eta_s
+    assert eta is not None
+    # v0 is at its spot 10 s ahead of its plan: it stands there, its mission over.
+    p.place("v0", ("cn-bay-L1:start", "cn-spot-L1"), 55.0, eta - 10.0)
+    st = p.status("v0")
+    assert st.goal is None and st.hold_reason is None
+    assert len({s for _, s in p.route("v0").profile}) == 1  # standing, not driving on
+    assert p.position("v0", eta + 50.0)[1] == "cn-spot-L1"
+    assert p.status("v1").hold_reason == "vehicle v0"  # still behind it, re-planned
+    assert_safe(p)
+
+
 def test_the_zero_line_holds_until_the_handoff_is_accepted(g: nx.DiGraph) -> None:
     p = in_bays(g, PlannerConfig())  # no fixed dwell: hold for acceptance
     p.request("v0", "cn-spot-L1", 0.0)
