@@ -803,9 +803,11 @@ class Simulator:
                 return
         elif sv.node not in self.spots[sv.corridor][here]:
             goal = STAGING[here]  # parking or lane: join the queue into this yard
-        elif sv.cargo is None and self._bound_for(sv):
-            # Empty on a spot where a loaded vehicle must unload (it would wait behind this
-            # one for good): make room by going across, as an empty vehicle waiting would.
+        elif sv.cargo is None and (self._bound_for(sv) or self._loaded_queued(sv.corridor, here)):
+            # Empty with nothing to load, on a spot a loaded vehicle needs (driving to it,
+            # or queued for this yard's bays with none free): make room by going across,
+            # as an empty vehicle waiting would. Idle empties holding every place while
+            # loaded ones queue back over the zero line was the night-time jam.
             goal = STAGING[there]
         elif sv.cargo is None:
             want_there = sum(
@@ -839,6 +841,24 @@ class Simulator:
             and o.phase == "driving"
             and o.target == sv.node
             for o in self.vehicles.values()
+        )
+
+    def _loaded_queued(self, corridor: str, side: str) -> bool:
+        """Does a loaded vehicle wait for ``side``'s bays (standing at the staging point,
+        or standing on its way there: in the queue) while no bay there has room?
+
+        One still driving towards the yard does not count: bays may have room when it
+        comes, and an empty vehicle sent across early makes a trip for nothing."""
+        staging = STAGING[side]
+        return (
+            any(
+                o.cargo is not None
+                and o.corridor == corridor
+                and o.model.v < 0.1
+                and (o.target if o.phase == "driving" else o.node) == staging
+                for o in self.vehicles.values()
+            )
+            and self._free_spot(corridor, side) is None
         )
 
     def _at_or_bound(self, corridor: str, node: str) -> int:
