@@ -379,8 +379,10 @@ class Simulator:
         total = sum(HOURLY)
         kinds = sorted(GOODS)
         weights = [GOODS[k][0] for k in kinds]
-        n = 0
         for corridor in sorted(self.cfg.demand_per_day):
+            # Numbered per corridor, named by it: unique when corridors simulated apart
+            # (one process each) are merged into one result.
+            n = 0
             per_day = self.cfg.demand_per_day[corridor]
             for side, share in (("VN", self.cfg.export_share), ("CN", 1 - self.cfg.export_share)):
                 # The night's trucks: an hour of demand already waiting, cleared, at t = 0.
@@ -390,7 +392,7 @@ class Simulator:
                     cleared = arrived + self.rng.uniform(0.0, -arrived)
                     n += 1
                     self._arrivals.append(
-                        Consignment(f"c{n:06d}", corridor, side, kind, arrived, cleared)
+                        Consignment(f"{corridor}/c{n:06d}", corridor, side, kind, arrived, cleared)
                     )
                 t = 0.0
                 while True:
@@ -418,7 +420,9 @@ class Simulator:
                     mean = GOODS[kind][1] * self.cfg.clearance_scale
                     clear = t + self.rng.uniform(0.5, 1.5) * mean
                     n += 1
-                    self._arrivals.append(Consignment(f"c{n:06d}", corridor, side, kind, t, clear))
+                    self._arrivals.append(
+                        Consignment(f"{corridor}/c{n:06d}", corridor, side, kind, t, clear)
+                    )
         self._arrivals.sort(key=lambda c: (c.arrived, c.id))
         self._arrivals.reverse()  # pop() from the end is the next arrival
 

@@ -69,6 +69,9 @@ def test_each_corridor_in_its_own_process_is_that_corridor_alone(
             counters[k] += alone[k]
     assert {k: merged.summary()[k] for k in counters} == counters
     assert len(lines) == 1 + 2 * 4 * 1800  # nothing else in the merged trace
+    ids = [k.id for k in merged.consignments]
+    assert len(ids) == len(set(ids))  # numbered per corridor, named by it
+    assert {k.corridor for k in merged.consignments} == set(CORRIDORS)
     # In this process, one corridor after the other: the same results and trace.
     serial = run_corridors(graphs, zero, _cfg(CORRIDORS), tmp_path / "serial.csv", workers=1)
     assert serial.summary() == merged.summary()
