@@ -509,13 +509,7 @@ class TrafficPlanner:
         self._index(v)
         # Plans made before it was there may run through where it now stands: re-plan the
         # corridor then (everyone frozen where they are first, so the table stays safe).
-        lanes, nodes = set(m.on_lane), set(m.at_node)
-        if any(
-            o.vid != vid
-            and o.motion.s_end > o.motion.s_at(now) + EPS
-            and (lanes & o.motion.on_lane.keys() or nodes & o.motion.at_node.keys())
-            for o in self._v.values()
-        ):
+        if self._others_run_through(vid, m, now):
             self.replan_all(now)
 
     def request(
@@ -646,10 +640,7 @@ class TrafficPlanner:
         standing = m.ts_l[-1] <= now + EPS and m.s_at(now) >= m.node_s[-1] - EPS
         if not (standing and v.goal == goal and m.route.nodes[-1] == goal):
             return False
-        v.goal, v.hold_reason = None, None
-        v.accepted = v.refused = False
-        v.priority = Priority.STANDARD
-        v.blocked_by.clear()
+        self._end_mission(v)
         return True
 
     def place(self, vid: str, nodes: Iterable[str], s: float, now: float) -> None:
@@ -678,21 +669,31 @@ class TrafficPlanner:
             self.now = prev
             raise
         self._relocate(v, path, s, now)
-        v.goal, v.hold_reason = None, None
-        v.accepted = v.refused = False
-        v.priority = Priority.STANDARD
-        v.blocked_by.clear()
-        lanes, at = set(v.motion.on_lane), set(v.motion.at_node)
-        if any(
-            o.vid != vid
-            and o.motion.s_end > o.motion.s_at(now) + EPS
-            and (lanes & o.motion.on_lane.keys() or at & o.motion.at_node.keys())
-            for o in self._v.values()
-        ):
+        self._end_mission(v)
+        if self._others_run_through(vid, v.motion, now):
             self.replan_all(now)
         else:
             waiting = [w.vid for w in self._v.values() if vid in w.blocked_by]
             self._plan_and_cascade(self._order(waiting))
+
+    @staticmethod
+    def _end_mission(v: _Vehicle) -> None:
+        """Forget the vehicle's goal and everything tied to it (handoff, priority, waits)."""
+        v.goal, v.hold_reason = None, None
+        v.accepted = v.refused = False
+        v.priority = Priority.STANDARD
+        v.blocked_by.clear()
+
+    def _others_run_through(self, vid: str, m: _Motion, now: float) -> bool:
+        """Does another vehicle's plan still ahead of it use a lane or junction that
+        ``m`` (standing there) occupies? Plans made before it stood there may."""
+        lanes, nodes = set(m.on_lane), set(m.at_node)
+        return any(
+            o.vid != vid
+            and o.motion.s_end > o.motion.s_at(now) + EPS
+            and (lanes & o.motion.on_lane.keys() or nodes & o.motion.at_node.keys())
+            for o in self._v.values()
+        )
 
     def remove_vehicle(self, vid: str, now: float) -> None:
         """Take a vehicle off the corridor (it left the guided area)."""
