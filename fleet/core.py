@@ -15,6 +15,7 @@ them (same seq: a vehicle that had it acks DUPLICATE).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -40,10 +41,24 @@ STOPPED_MPS = 0.1
 NODE_SNAP_M = 5.0
 VEHICLE_LENGTH_M = 16.5  # tractor + 40 ft container: the stretch behind a last known front
 ACK_TIMEOUT_S = 1.0  # re-send a command not acknowledged within this time
+# A report stamped further ahead of the orchestrator clock than this is refused: taken, it
+# would make the vehicle's genuine reports look stale until its clock caught up. It is the
+# stale-after time, so a forged one can hide a vehicle's reports no longer than that.
+MAX_CLOCK_SKEW_S = 2.0
 
 
 class FleetError(ValueError):
     """A request the core refuses, with a message meant for the requester."""
+
+
+class ReportRefused(FleetError):
+    """A vehicle report the core will not fold in (nothing changed); ``reason`` is one of
+    ``malformed`` (a number that is not finite) or ``future`` (stamped ahead of the clock
+    by more than the allowed skew)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -164,12 +179,14 @@ class FleetCore:
         stale_after_s: float = 2.0,
         first_seq: int = 1,
         ack_timeout_s: float = ACK_TIMEOUT_S,
+        max_clock_skew_s: float = MAX_CLOCK_SKEW_S,
     ) -> None:
         """``first_seq``: where the command counter starts; a deployment passes a value
         above any it used before a restart (e.g. wall-clock microseconds), as vehicles
         ignore commands not newer than the last one they took."""
         self.graphs = graphs
         self.stale_after_s = stale_after_s
+        self.max_clock_skew_s = max_clock_skew_s
         self.ack_timeout_s = ack_timeout_s
         self.vehicles: dict[str, Vehicle] = {}
         self._missions = 0
@@ -394,11 +411,38 @@ class FleetCore:
         return out
 
     # -- reports and time -----------------------------------------------
-    def on_report(self, r: VehicleReport, now: float) -> list[Event]:
-        """Fold a state report into the vehicle's state; stale or reordered reports are dropped."""
+    def report_verdict(self, r: VehicleReport, now: float) -> str | None:
+        """What :meth:`on_report` would do with ``r`` at ``now``: None (fold it in),
+        ``duplicate`` or ``stale`` (dropped: a stamp not newer than the last one taken),
+        ``malformed`` or ``future`` (refused with :class:`ReportRefused`). Unknown
+        vehicles raise :class:`FleetError`."""
         v = self.vehicle(r.vehicle_id)
+        numbers = (r.stamp, r.x, r.y, r.heading_rad, r.speed_mps)
+        optional = (r.battery_soc, r.progress_m)
+        if not all(math.isfinite(x) for x in numbers) or not all(
+            x is None or math.isfinite(x) for x in optional
+        ):
+            return "malformed"
+        if r.stamp > now + self.max_clock_skew_s:
+            return "future"
         if v.last_stamp is not None and r.stamp <= v.last_stamp:
+            return "duplicate" if r.stamp == v.last_stamp else "stale"
+        return None
+
+    def on_report(self, r: VehicleReport, now: float) -> list[Event]:
+        """Fold a state report into the vehicle's state; stale or reordered reports are
+        dropped (no events), malformed or future ones refused (:class:`ReportRefused`):
+        either way nothing changes."""
+        verdict = self.report_verdict(r, now)
+        if verdict in ("malformed", "future"):
+            raise ReportRefused(
+                verdict,
+                f"vehicle {r.vehicle_id!r}: report refused ({verdict}): stamp {r.stamp}, "
+                f"x {r.x}, y {r.y}, heading {r.heading_rad}, speed {r.speed_mps} at {now}",
+            )
+        if verdict is not None:
             return []
+        v = self.vehicle(r.vehicle_id)
         events: list[Event] = []
         v.last_stamp, v.last_report = r.stamp, now
         v.x, v.y, v.heading_rad, v.speed_mps = r.x, r.y, r.heading_rad, r.speed_mps

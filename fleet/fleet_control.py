@@ -70,7 +70,8 @@ class _Track:
     corridor: str
     plan: TimedRoute | None = None  # the planner route the core's mission follows
     offset_m: float = 0.0  # core route distance = planner route distance + offset
-    broken: bool = False
+    broken: bool = False  # the planner plans around it (offline, or held at a fault)
+    fault: bool = False  # held by :meth:`FleetControl.breakdown`: only ``repaired`` ends it
     mission_id: str | None = None  # the core mission this controller steers (others: manual)
     standing_since: float | None = None  # at its reservation end, not moving, since
 
@@ -93,6 +94,7 @@ class FleetControl:
         self.planners = {c: TrafficPlanner(g, self.cfg) for c, g in self.graphs.items()}
         self.lookahead_s = lookahead_s
         self._t: dict[str, _Track] = {}
+        self.now = 0.0  # the latest time any call was made at; time never goes back
         self._last_resync: dict[str, float] = {}
         self._last_retry: dict[str, float] = {}
         self._order_cache: dict[str, tuple[tuple[int, ...], dict[str, list[str]]]] = {}
@@ -117,6 +119,7 @@ class FleetControl:
         priority: Priority = Priority.STANDARD,
     ) -> Vehicle:
         """Register a vehicle standing at a lane-graph node (its home spot)."""
+        self._at(now)
         v = self.core.add_vehicle(vid, corridor, node, now)
         g = self.graphs[corridor]
         nodes, s = _standing_path(g, node, self.cfg.rules.min_spacing_m)
@@ -127,6 +130,16 @@ class FleetControl:
             raise FleetError(str(e)) from None
         self._t[vid] = _Track(corridor)
         return v
+
+    def _at(self, now: float) -> None:
+        """Refuse a time before the latest one seen, before anything changes: the planner
+        would refuse it half-way through a change (the core and the plan disagreeing
+        after). Callers that get times from several threads clamp them first."""
+        if not math.isfinite(now):
+            raise FleetError(f"time must be a number of seconds, got {now}")
+        if now < self.now - 1e-6:
+            raise FleetError(f"time went backwards: {now} s after {self.now} s")
+        self.now = max(self.now, now)
 
     # ------------------------------------------------------------------ queries
 
@@ -145,6 +158,7 @@ class FleetControl:
         self, vid: str, goal: str, now: float, priority: Priority | None = None
     ) -> list[Command]:
         """Plan a conflict-free route to ``goal`` and start executing it."""
+        self._at(now)
         v = self.core.vehicle(vid)
         if v.status is VehicleStatus.OFFLINE:
             raise FleetError(f"vehicle {vid!r} is offline")
@@ -162,6 +176,7 @@ class FleetControl:
 
     def accept_handoff(self, vid: str, now: float) -> list[Command]:
         """The other side accepted: the vehicle may plan, reserve and drive across km 0."""
+        self._at(now)
         v = self.core.vehicle(vid)
         m = v.mission
         if m is None or m.status is not MissionStatus.ACTIVE:
@@ -172,6 +187,7 @@ class FleetControl:
 
     def refuse_handoff(self, vid: str, now: float, return_goal: str | None = None) -> list[Command]:
         """The other side refused: hold at the stop line, or go to ``return_goal``."""
+        self._at(now)
         v = self.core.vehicle(vid)
         try:
             self._planner(vid).refuse_handoff(vid, now, return_goal)
@@ -181,6 +197,7 @@ class FleetControl:
 
     def close_lane(self, corridor: str, lane: str, now: float, reason: str = "") -> list[Command]:
         """No vehicle enters ``lane`` any more; the rest re-route or hold."""
+        self._at(now)
         p = self._corridor(corridor)
         if lane in self.closed[corridor]:
             raise FleetError(f"lane {lane!r} is already closed")
@@ -193,6 +210,7 @@ class FleetControl:
         return self._follow_plans(corridor, now)
 
     def reopen_lane(self, corridor: str, lane: str, now: float) -> list[Command]:
+        self._at(now)
         p = self._corridor(corridor)
         if lane not in self.closed[corridor]:
             raise FleetError(f"lane {lane!r} is not closed")
@@ -202,20 +220,27 @@ class FleetControl:
         return self._follow_plans(corridor, now)
 
     def breakdown(self, vid: str, now: float) -> list[Command]:
-        """The vehicle cannot move (a fault): others are planned around it."""
+        """The vehicle cannot move (a fault, or held by the operator's side): others are
+        planned around it until :meth:`repaired`, whatever it reports meanwhile."""
+        self._at(now)
         t = self._track(vid)
         if not t.broken:
             self._sync([vid], now, force=True)
             self._planner(vid).breakdown(vid, now)
             t.broken = True
+        t.fault = True
         return self._follow_plans(t.corridor, now)
 
     def repaired(self, vid: str, now: float) -> list[Command]:
+        """The fault is over; an offline vehicle stays planned around until it reports."""
+        self._at(now)
         t = self._track(vid)
-        if t.broken:
+        offline = self.core.vehicle(vid).status is VehicleStatus.OFFLINE
+        if t.broken and not offline:
             self._sync([vid], now, force=True)
             self._planner(vid).repaired(vid, now)
             t.broken = False
+        t.fault = False
         return self._follow_plans(t.corridor, now)
 
     def pause(self, vid: str, now: float, reason: str = "") -> list[Command]:
@@ -231,13 +256,14 @@ class FleetControl:
 
     def on_report(self, report: VehicleReport, now: float) -> list[Event]:
         """Fold a state report in; a vehicle back from offline is planned again."""
+        self._at(now)
         v = self.core.vehicle(report.vehicle_id)
         was_offline = v.status is VehicleStatus.OFFLINE
         events = self.core.on_report(report, now)
         t = self._t.get(v.id)
         if t is None:  # registered with the core only (driven by hand): nothing to plan
             return events
-        if was_offline and v.status is not VehicleStatus.OFFLINE and t.broken:
+        if was_offline and v.status is not VehicleStatus.OFFLINE and t.broken and not t.fault:
             self._sync([v.id], now, force=True)
             self._planner(v.id).repaired(v.id, now)
             t.broken = False
@@ -268,6 +294,7 @@ class FleetControl:
     def tick(self, now: float) -> tuple[list[Event], list[Command]]:
         """Mark stale vehicles offline (and plan around them), re-plan laggards,
         extend reservations along the plans, and re-send unacknowledged commands."""
+        self._at(now)
         events = self.core.tick(now)
         cmds: list[Command] = []
         for e in events:
