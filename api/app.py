@@ -31,7 +31,13 @@ from starlette.exceptions import HTTPException
 from api.auth import Operators, User, auth_router
 from api.consignments_api import consignments_router
 from api.live import LiveHub
-from api.operator_api import lane_conditions, link_view, operator_router, route_view
+from api.operator_api import (
+    fault_conditions,
+    lane_conditions,
+    link_view,
+    operator_router,
+    route_view,
+)
 from smartgate import kpis
 from smartgate.alarms import AlarmBook, Condition
 from smartgate.audit import AuditLog
@@ -47,6 +53,7 @@ def json_text(doc: dict[str, Any]) -> str:
 
 WEB_DIR = Path(__file__).resolve().parent / "web"
 LIVE_MAX_HZ = 10.0
+FAULT_ALARM_S = 600.0  # an internal_error alarm clears after this long without a fault
 REFRESH_S = 1.0  # routes, link, consignments, KPIs: polled this often for the live stream
 WS_UNAUTHORIZED = 4401  # close code: no or expired token
 WS_TRY_AGAIN = 1013  # close code: dropped for falling too far behind
@@ -118,6 +125,7 @@ def create_app(
             },
         )
         changed += ops.alarms.sync("lane_closed", lane_conditions(orch))
+        changed += ops.alarms.sync("internal_error", fault_conditions(orch, FAULT_ALARM_S))
         if orch.desk is not None:
             with orch.desk.lock:
                 recs = list(orch.desk.records.values())
@@ -207,6 +215,7 @@ def create_app(
 
     @app.exception_handler(Exception)
     async def server_problem(request: Request, exc: Exception) -> JSONResponse:
+        orch.fault(f"api {request.method} {request.url.path}", None, exc)  # logged, alarmed
         return problem(500, "Internal Server Error", f"{type(exc).__name__} (see the server log)")
 
     @app.exception_handler(RequestValidationError)

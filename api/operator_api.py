@@ -237,6 +237,22 @@ def lane_conditions(orch: Orchestrator) -> dict[str, Condition]:
     }
 
 
+def fault_conditions(orch: Orchestrator, within_s: float) -> dict[str, Condition]:
+    """Entry points that contained an exception within the last ``within_s`` seconds (wall
+    clock): one ``internal_error`` alarm per place, cleared once it stays quiet."""
+    since = time.time() - within_s
+    with orch.lock:
+        recent = [f for f in orch.faults if f["wall"] >= since]
+    out: dict[str, Condition] = {}
+    for f in recent:  # oldest first: the newest of each place wins
+        out[f["where"]] = Condition(
+            None,
+            f"Internal error contained in {f['where']}: {f['error']} (see /api/v1/faults)",
+            f"Lỗi nội bộ đã được cô lập tại {f['where']}: {f['error']} (xem /api/v1/faults)",
+        )
+    return out
+
+
 def operator_router(
     orch: Orchestrator,
     hub: LiveHub,
@@ -393,6 +409,16 @@ def operator_router(
         )
         hub.publish_items("alarms", [a])
         return AlarmOut.model_validate(a)
+
+    # -- contained faults -----------------------------------------------------------
+    @router.get("/faults", tags=["system"], summary="Contained faults (controller, admin)")
+    def faults(who: Controller, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> dict[str, Any]:
+        """What the orchestrator survived: vehicle reports refused (by reason) or applied
+        late, exceptions caught at an entry point (newest first, with their traceback)
+        and the vehicles isolated after one (held until a controller resumes them)."""
+        with orch.lock:
+            recent = list(orch.faults)[-limit:]
+        return {**orch.report_stats(), "recent": list(reversed(recent))}
 
     # -- KPIs ---------------------------------------------------------------------
     @router.get("/kpis", tags=["kpis"], summary="Key figures per corridor")

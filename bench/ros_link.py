@@ -301,10 +301,13 @@ def _state_case(impl: str, seconds: float, env: dict[str, str]) -> dict[str, Any
             from smartgate.world import load_corridors
 
             class CountingOrchestrator(Orchestrator):
-                def report(self, r: VehicleReport, now: float) -> None:
-                    super().report(r, now)
+                def report(
+                    self, r: VehicleReport, now: float, topic: str | None = None
+                ) -> str | None:
+                    why = super().report(r, now, topic)
                     count[0] += 1
                     lags.append((time.time() - r.stamp) * 1000.0)
+                    return why
 
             maps, graphs = load_corridors(("huu-nghi",))
             orch = CountingOrchestrator(maps, graphs, stale_after_s=1e9)

@@ -27,6 +27,8 @@ SEVERITY = {
     "estop": "critical",
     "handoff_link_down": "critical",
     "vehicle_offline": "critical",
+    "vehicle_isolated": "critical",
+    "internal_error": "critical",
     "vehicle_fault": "warning",
     "lane_closed": "warning",
     "consignment_hold": "info",
@@ -85,6 +87,14 @@ def vehicle_conditions(view: Mapping[str, Any]) -> dict[str, Condition | None]:
             f"Xe {vid} báo lỗi: {', '.join(faults)}",
         )
         if faults
+        else None,
+        "vehicle_isolated": Condition(
+            corridor,
+            f"Vehicle {vid} is held after an internal error ({view['isolated']}); "
+            "resume it once checked",
+            f"Xe {vid} bị giữ lại sau lỗi nội bộ ({view['isolated']}); kiểm tra rồi cho chạy tiếp",
+        )
+        if view.get("isolated")
         else None,
         "estop": Condition(
             corridor, f"Vehicle {vid} is emergency-stopped", f"Xe {vid} đang dừng khẩn cấp"

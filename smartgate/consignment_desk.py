@@ -936,6 +936,7 @@ class OrchestratorFleet:
         with self.orch.lock:
             for v in self.orch.core.vehicles.values():
                 online = v.last_report is not None and v.status is not VehicleStatus.OFFLINE
+                online = online and v.id not in self.orch.isolated  # held after a fault
                 on_mission = v.mission is not None and v.mission.status is MissionStatus.ACTIVE
                 busy = on_mission or v.speed_mps >= self.STOPPED_MPS
                 node = None if busy or not online else self._node_at(v.corridor, v.x, v.y)

@@ -5,12 +5,27 @@ asyncio loop both reach it through this service, which serialises access and
 fans out events (to the live WebSocket hub and to storage) after each change.
 Data flows one way: commands go out through ``command_sink`` (the ROS
 bridge), reports come back through :meth:`report`, views go to the UI.
+
+It is also where faults are contained. The core stays strict (a bad call
+raises and changes nothing); this service decides what that means for the
+fleet. Times from different threads are clamped to the service's clock, so
+the core never sees time go backwards. A report the core would not take
+(unknown vehicle, another vehicle's topic, not finite, from the future, stale,
+duplicated) is dropped and counted. An unexpected exception while handling
+one vehicle is logged with its context, kept in :attr:`Orchestrator.faults`
+(the ``internal_error`` alarm) and *isolates* that vehicle: paused, planned
+around, refused new missions until a controller resumes it; the rest of the
+fleet goes on.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
+import time
+import traceback
+from collections import Counter, deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -26,6 +41,7 @@ from fleet.core import (
     MissionCompleted,
     ModeCommand,
     OfflineVehicle,
+    ReportRefused,
     RouteCommand,
     Stretch,
     VehicleWentOffline,
@@ -39,6 +55,11 @@ if TYPE_CHECKING:
     from smartgate.storage import Store
 
 Listener = Callable[[list[Event], list[dict[str, Any]]], None]
+
+log = logging.getLogger("smartgate.orchestrator")
+
+FAULTS_KEPT = 200  # contained exceptions kept for the API (newest last)
+LOG_AGAIN_S = 60.0  # the same fault in the same place is logged in full once a minute
 
 
 class Orchestrator:
@@ -69,6 +90,16 @@ class Orchestrator:
         # corridor -> a callable returning the handoff link's status (peer, state, since,
         # last_heard_at, outbox_pending); set by the runtime when a link is configured
         self.handoff_links: dict[str, Callable[[], dict[str, Any]]] = {}
+        # Contained faults: reports not applied (by reason), reports applied at the clock
+        # because they came in behind it, exceptions caught at an entry point, and the
+        # vehicles isolated after one (vehicle id -> why, since when).
+        self.reports_applied = 0
+        self.reports_late = 0
+        self.reports_refused: Counter[str] = Counter()
+        self.faults: deque[dict[str, Any]] = deque(maxlen=FAULTS_KEPT)
+        self.fault_count = 0
+        self.isolated: dict[str, dict[str, Any]] = {}
+        self._logged: dict[tuple[str, str | None, str], tuple[float, int]] = {}
         if store is not None:
             from smartgate.consignment_desk import desk_for
 
@@ -76,7 +107,7 @@ class Orchestrator:
 
     def add_vehicle(self, vehicle_id: str, corridor: str, node: str, now: float) -> Vehicle:
         with self.lock:
-            v = self.control.add_vehicle(vehicle_id, corridor, node, now)
+            v = self.control.add_vehicle(vehicle_id, corridor, node, self._at(now))
         if self.desk is not None:
             self.desk.register_vehicle(vehicle_id, corridor, node)
         return v
@@ -88,7 +119,12 @@ class Orchestrator:
         instead on its fastest route with that fixed reservation (a manual drive: the
         planner does not steer it, others are still kept out of what it holds)."""
         with self.lock:
-            self._tick_clock(now)
+            now = self._at(now)
+            if vehicle_id in self.isolated:
+                raise FleetError(
+                    f"vehicle {vehicle_id!r} is isolated after an internal error: "
+                    "a controller resumes it first"
+                )
             if reserve_to_m is not None or not self.plan_traffic:
                 cmds: list[Command] = [self.core.send_to(vehicle_id, goal, now, reserve_to_m)]
             else:
@@ -112,28 +148,160 @@ class Orchestrator:
         self._emit([], [view])
         return cmd
 
-    def report(self, r: VehicleReport, now: float) -> None:
+    def report(self, r: VehicleReport, now: float, topic: str | None = None) -> str | None:
+        """Fold in a vehicle's report; None if it was applied, else why not (counted in
+        :attr:`reports_refused`). ``topic``: the vehicle whose topic it came on (a report
+        naming another vehicle is refused). A report that arrives behind the clock
+        (another thread moved it on) is applied at the clock, and counted as late."""
+        events: list[Event] = []
+        views: list[dict[str, Any]] = []
+        cmds: list[Command] = []
+        reason: str | None = None
         with self.lock:
-            if r.vehicle_id not in self.core.vehicles:
-                return  # unknown vehicle: the bridge only subscribes known ones
-            self._tick_clock(now)
-            events = self.control.on_report(r, now)
-            self.seen_at[r.vehicle_id] = datetime.now(UTC).isoformat(timespec="milliseconds")
-            views = [self.vehicle_view(self.core.vehicles[r.vehicle_id])] if events else []
+            late = now < self.clock
+            now = self._at(now)
+            refusal = self._refusal(r, now, topic)
+            if refusal is not None:
+                self.reports_refused[refusal] += 1
+                return refusal
+            try:
+                events = self.control.on_report(r, now)
+            except ReportRefused as e:  # the verdict said yes: only if the rules changed
+                self.reports_refused[e.reason] += 1
+                return e.reason
+            except Exception as e:
+                cmds = self._fault("report", r.vehicle_id, e, now)
+                reason = "error"
+            else:
+                self.reports_applied += 1
+                self.reports_late += late
+                self.seen_at[r.vehicle_id] = datetime.now(UTC).isoformat(timespec="milliseconds")
+            if events or cmds:
+                views = [self.vehicle_view(self.core.vehicles[r.vehicle_id])]
+        for c in cmds:
+            self._send(c)
         self._after(events, views)
+        return reason
+
+    def refuse_report(self, reason: str) -> None:
+        """Count a report an adapter could not even read (a malformed message)."""
+        with self.lock:
+            self.reports_refused[reason] += 1
+
+    def _refusal(self, r: VehicleReport, now: float, topic: str | None) -> str | None:
+        if topic is not None and r.vehicle_id != topic:
+            return "wrong_vehicle"
+        if r.vehicle_id not in self.core.vehicles:
+            return "unknown_vehicle"  # the bridge subscribes only known ones
+        return self.core.report_verdict(r, now)
 
     def tick(self, now: float) -> None:
         with self.lock:
-            self._tick_clock(now)
+            now = self._at(now)
             # offline marking, reservations grown along the plans, re-sends after a link loss
-            events, due = self.control.tick(now)
+            try:
+                events, due = self.control.tick(now)
+            except Exception as e:  # vehicles hold at their reservation ends meanwhile
+                self._fault("tick", None, e, now)
+                events, due = [], []
             ids = {e.vehicle_id for e in events}
             views = [self.vehicle_view(self.core.vehicles[i]) for i in sorted(ids)]
         self._after(events, views)
         for cmd in due:
             self._send(cmd)
         if self.desk is not None:  # after the core has marked stale vehicles offline
-            self.desk.tick(now)
+            self.guard("desk tick", self.desk.tick, now)
+
+    def guard(self, where: str, fn: Callable[..., Any], *args: Any) -> bool:
+        """Run ``fn(*args)`` for an entry point (a timer, a callback, a poll): an
+        exception is logged and kept as a fault instead of ending the caller's thread.
+        True if it ran through."""
+        try:
+            fn(*args)
+        except Exception as e:
+            self.fault(where, None, e)
+            return False
+        return True
+
+    def fault(self, where: str, vehicle_id: str | None, exc: BaseException) -> None:
+        """An adapter caught ``exc`` at ``where`` (while handling ``vehicle_id``, if it
+        knows): keep it, log it, raise the alarm; a known vehicle is isolated."""
+        with self.lock:
+            cmds = self._fault(where, vehicle_id, exc, self.clock)
+        for c in cmds:
+            self._send(c)
+
+    def _fault(
+        self, where: str, vehicle_id: str | None, exc: BaseException, now: float
+    ) -> list[Command]:
+        entry: dict[str, Any] = {
+            "t": now,
+            "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "where": where,
+            "vehicle_id": vehicle_id,
+            "error": f"{type(exc).__name__}: {exc}",
+        }
+        tb = "".join(traceback.format_exception(exc))
+        self.faults.append({**entry, "wall": time.time(), "traceback": tb})
+        self.fault_count += 1
+        self._log_fault(where, vehicle_id, exc)
+        self._record({"event": "internal_error", **entry})
+        if vehicle_id is None or vehicle_id not in self.core.vehicles:
+            return []
+        if vehicle_id in self.isolated:
+            return []
+        return self._isolate(vehicle_id, now, f"internal error in {where}: {entry['error']}")
+
+    def _log_fault(self, where: str, vehicle_id: str | None, exc: BaseException) -> None:
+        """The first of a kind in full, then a count once a minute: an isolated vehicle
+        whose reports keep failing must not fill the log."""
+        key = (where, vehicle_id, type(exc).__name__)
+        wall = time.monotonic()
+        last, repeats = self._logged.get(key, (-math.inf, 0))
+        if wall - last < LOG_AGAIN_S:
+            self._logged[key] = (last, repeats + 1)
+            return
+        self._logged[key] = (wall, 0)
+        log.error(
+            "contained %s in %s%s%s",
+            type(exc).__name__,
+            where,
+            f" (vehicle {vehicle_id})" if vehicle_id else "",
+            f" ({repeats} more like it since)" if repeats else "",
+            exc_info=exc,
+        )
+
+    def _isolate(self, vid: str, now: float, why: str) -> list[Command]:
+        """Hold the vehicle (a controlled stop) and plan the others around it. Each step
+        on its own: the state that failed may fail again, and the stop matters most."""
+        cmds: list[Command] = []
+        try:
+            cmds += self.control.pause(vid, now, "isolated")
+        except Exception as e:
+            log.error("isolating %s: pause failed: %s", vid, e)
+        try:
+            cmds += self.control.breakdown(vid, now)
+        except Exception as e:
+            log.error("isolating %s: planning around it failed: %s", vid, e)
+        self.isolated[vid] = {
+            "since": now,
+            "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "reason": why,
+        }
+        self._record({"event": "vehicle_isolated", "vehicle_id": vid, "reason": why, "t": now})
+        log.error("vehicle %s isolated: %s", vid, why)
+        return cmds
+
+    def report_stats(self) -> dict[str, Any]:
+        """Counters of the vehicle link and of contained faults (for the API)."""
+        with self.lock:
+            return {
+                "reports_applied": self.reports_applied,
+                "reports_late": self.reports_late,
+                "reports_refused": dict(sorted(self.reports_refused.items())),
+                "faults": self.fault_count,
+                "isolated": {k: dict(v) for k, v in sorted(self.isolated.items())},
+            }
 
     def vehicles(self) -> list[dict[str, Any]]:
         with self.lock:
@@ -153,27 +321,40 @@ class Orchestrator:
         self, vehicle_id: str, reserve_to_m: float, now: float, handoff_accepted: bool | None = None
     ) -> RouteCommand:
         with self.lock:
+            now = self._at(now)
             cmd = self.core.extend(vehicle_id, reserve_to_m, now, handoff_accepted)
         self._send(cmd)
         return cmd
 
     def pause(self, vehicle_id: str, now: float, reason: str = "operator") -> ModeCommand:
         with self.lock:
+            now = self._at(now)
             cmd = self.core.pause(vehicle_id, now, reason)
         return self._send_mode(cmd, now)
 
     def resume(self, vehicle_id: str, now: float, reason: str = "operator") -> ModeCommand:
+        """Release a pause or e-stop; an isolated vehicle is planned again from here."""
+        more: list[Command] = []
         with self.lock:
+            now = self._at(now)
             cmd = self.core.resume(vehicle_id, now, reason)
+            if vehicle_id in self.isolated:
+                more = self.control.repaired(vehicle_id, now)
+                del self.isolated[vehicle_id]
+                self._record({"event": "vehicle_released", "vehicle_id": vehicle_id, "t": now})
+        for c in more:
+            self._send(c)
         return self._send_mode(cmd, now)
 
     def estop(self, vehicle_id: str, now: float, reason: str = "operator") -> ModeCommand:
         with self.lock:
+            now = self._at(now)
             cmd = self.core.estop(vehicle_id, now, reason)
         return self._send_mode(cmd, now)
 
     def ack(self, ack: CommandAck, now: float) -> list[Event]:
         with self.lock:
+            now = self._at(now)
             events = self.control.on_ack(ack, now)
         for e in events:
             if isinstance(e, CommandAcked) and e.status.value == "rejected":
@@ -227,8 +408,8 @@ class Orchestrator:
             self.log.append(entry)
 
     def _emit(self, events: list[Event], views: list[dict[str, Any]]) -> None:
-        for listener in list(self.listeners):
-            listener(events, views)
+        for listener in list(self.listeners):  # a failing listener does not stop the rest
+            self.guard("listener", listener, events, views)
 
     def vehicle_view(self, v: Vehicle) -> dict[str, Any]:
         """The API/UI view of a vehicle: WGS84 position, compass heading."""
@@ -270,6 +451,7 @@ class Orchestrator:
             "node": v.node,
             "mission": mission,
             "updated_at": self.seen_at.get(v.id),
+            "isolated": self.isolated[v.id]["reason"] if v.id in self.isolated else None,
             "clock_s": v.last_report,
         }
 
@@ -279,13 +461,17 @@ class Orchestrator:
         with self.lock:
             return self.clock
 
-    def _tick_clock(self, now: float) -> None:
-        self.clock = max(self.clock, now)
+    def _at(self, now: float) -> float:
+        """The time to apply a call at: ``now``, or the clock if another thread has moved
+        it past ``now`` (or ``now`` is not a number); the clock never goes back."""
+        if math.isfinite(now) and now > self.clock:
+            self.clock = now
+        return self.clock
 
     def close_lane(self, corridor: str, lane_id: str, now: float, reason: str) -> None:
         """No guide vehicle enters the lane any more; the traffic re-routes or holds."""
         with self.lock:
-            self._tick_clock(now)
+            now = self._at(now)
             cmds = self.control.close_lane(corridor, lane_id, now, reason or "closed")
         for c in cmds:
             self._send(c)
@@ -302,7 +488,7 @@ class Orchestrator:
 
     def reopen_lane(self, corridor: str, lane_id: str, now: float) -> None:
         with self.lock:
-            self._tick_clock(now)
+            now = self._at(now)
             cmds = self.control.reopen_lane(corridor, lane_id, now)
         for c in cmds:
             self._send(c)
@@ -320,7 +506,7 @@ class Orchestrator:
         ``goal``, drive on to it: a vehicle whose mission ended at the stop line).
         ``record``: more for the log entry (handoff, consignment, direction)."""
         with self.lock:
-            self._tick_clock(now)
+            now = self._at(now)
             v = self.core.vehicle(vehicle_id)
             m = v.mission
             if m is not None and m.status is MissionStatus.ACTIVE and m.handoff_accepted:
@@ -357,7 +543,7 @@ class Orchestrator:
         ``return_goal`` without crossing (when the map has a way back). ``record``: more
         for the log entry (handoff, consignment, direction, reason)."""
         with self.lock:
-            self._tick_clock(now)
+            now = self._at(now)
             cmds = self.control.refuse_handoff(vehicle_id, now, return_goal)
         for c in cmds:
             self._send(c)
