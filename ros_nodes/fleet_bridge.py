@@ -8,10 +8,16 @@ VehicleState) into the core, publishes the orchestrator heartbeat
 stale vehicles are marked offline and unacknowledged commands are re-sent,
 and publishes MarkerArrays (map; vehicles, routes and reserved stretches) for
 RViz/Foxglove. It runs on the ROS clock (sim time in simulation).
+
+Every callback and timer is guarded: what one raises is a fault of the
+orchestrator (logged, alarmed, the vehicle isolated when it is one vehicle's),
+never the end of the executor thread. A state message on one vehicle's topic
+is taken only for that vehicle.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import rclpy
@@ -58,9 +64,9 @@ class FleetBridgeNode(Node):
         orch.command_sink = self.publish_command
         for vid in orch.core.vehicles:
             self.watch(vid)
-        self.create_timer(1.0 / heartbeat_hz, self._heartbeat)
-        self.create_timer(1.0 / tick_hz, self._tick)
-        self.create_timer(1.0 / markers_hz, self._publish_fleet)
+        self.create_timer(1.0 / heartbeat_hz, self._guard("heartbeat", self._heartbeat))
+        self.create_timer(1.0 / tick_hz, self._guard("fleet tick", self._tick))
+        self.create_timer(1.0 / markers_hz, self._guard("markers", self._publish_fleet))
 
     def now(self) -> float:
         return self.get_clock().now().nanoseconds * 1e-9
@@ -76,8 +82,31 @@ class FleetBridgeNode(Node):
         self.command_pubs[vehicle_id] = self.create_publisher(
             VehicleCommand, f"{ns}/command", qos.COMMAND
         )
-        self.create_subscription(VehicleState, f"{ns}/state", self._on_state, qos.STATE)
-        self.create_subscription(CommandAck, f"{ns}/ack", self._on_ack, qos.ACK)
+        self.create_subscription(
+            VehicleState,
+            f"{ns}/state",
+            self._guard("state", lambda msg: self._on_state(vehicle_id, msg), vehicle_id),
+            qos.STATE,
+        )
+        self.create_subscription(
+            CommandAck,
+            f"{ns}/ack",
+            self._guard("ack", lambda msg: self._on_ack(vehicle_id, msg), vehicle_id),
+            qos.ACK,
+        )
+
+    def _guard(
+        self, where: str, fn: Callable[..., None], vehicle_id: str | None = None
+    ) -> Callable[..., None]:
+        """``fn`` as a callback whose exceptions are the orchestrator's contained faults."""
+
+        def callback(*args: Any) -> None:
+            try:
+                fn(*args)
+            except Exception as e:
+                self.orch.fault(f"ros {where}", vehicle_id, e)
+
+        return callback
 
     def publish_command(self, cmd: Command) -> None:
         self.watch(cmd.vehicle_id)
@@ -86,10 +115,17 @@ class FleetBridgeNode(Node):
         else:
             self.route_pubs[cmd.vehicle_id].publish(route_command_msg(cmd))
 
-    def _on_state(self, msg: VehicleState) -> None:
-        self.orch.report(report_from_state(msg), self.now())
+    def _on_state(self, topic: str, msg: VehicleState) -> None:
+        try:
+            report = report_from_state(msg)
+        except (ValueError, TypeError, OverflowError):  # fields no vehicle sends
+            self.orch.refuse_report("malformed")
+            return
+        self.orch.report(report, self.now(), topic=topic)
 
-    def _on_ack(self, msg: CommandAck) -> None:
+    def _on_ack(self, topic: str, msg: CommandAck) -> None:
+        if msg.vehicle_id != topic:
+            return  # an ack on one vehicle's topic speaks only for that vehicle
         self.orch.ack(ack_from_msg(msg), self.now())
 
     def _heartbeat(self) -> None:

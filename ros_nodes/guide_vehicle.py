@@ -27,6 +27,7 @@ Safety, on the vehicle:
 from __future__ import annotations
 
 import functools
+import math
 
 import rclpy
 from geometry_msgs.msg import Twist
@@ -37,6 +38,7 @@ from std_msgs.msg import Header
 
 from fleet.core import AckStatus, ModeKind
 from ros_nodes import qos
+from ros_nodes.contain import Contained
 from ros_nodes.messages import (
     MODE_CODES,
     map_frame,
@@ -120,16 +122,25 @@ class GuideVehicleNode(Node):
         self.cmd_pub = self.create_publisher(Twist, f"/model/{vehicle_id}/cmd_vel", qos.CONTROL)
         self.state_pub = self.create_publisher(VehicleState, "state", qos.STATE)
         self.ack_pub = self.create_publisher(CommandAck, "ack", qos.ACK)
-        self.create_subscription(RouteCommand, "route", self._on_route, qos.COMMAND)
-        self.create_subscription(VehicleCommand, "command", self._on_command, qos.COMMAND)
+        # Every callback is contained: the process and its other callbacks go on. A
+        # command or control step that failed stops the vehicle, with the fault
+        # "internal_error" in its state, until the orchestrator sends RESUME.
+        self.contained = Contained(self.get_logger())
+        wrap = self.contained.wrap
+        route_cb = wrap("route", self._on_route, self._stop_after)
+        mode_cb = wrap("command", self._on_command, self._stop_after)
+        self.create_subscription(RouteCommand, "route", route_cb, qos.COMMAND)
+        self.create_subscription(VehicleCommand, "command", mode_cb, qos.COMMAND)
         self.create_subscription(
-            Odometry, f"/model/{vehicle_id}/odometry", self._on_odom, qos.STATE
+            Odometry, f"/model/{vehicle_id}/odometry", wrap("odometry", self._on_odom), qos.STATE
         )
-        self.create_subscription(Header, "/fleet/heartbeat", self._on_heartbeat, qos.CONTROL)
+        self.create_subscription(
+            Header, "/fleet/heartbeat", wrap("heartbeat", self._on_heartbeat), qos.CONTROL
+        )
         self.control_period = 1.0 / control_rate_hz
         self.state_period = 1.0 / state_rate_hz
-        self.create_timer(self.control_period, self._control)
-        self.create_timer(self.state_period, self._publish_state)
+        self.create_timer(self.control_period, wrap("control", self._control, self._stop_after))
+        self.create_timer(self.state_period, wrap("state", self._publish_state))
 
     # The brain's state, under the names tests and tools used before it was extracted.
     @property
@@ -188,8 +199,16 @@ class GuideVehicleNode(Node):
         if ack.status is AckStatus.ACCEPTED and msg.command == VehicleCommand.EMERGENCY_STOP:
             self._publish_state()
 
+    def _stop_after(self, exc: BaseException) -> None:
+        self.brain.internal_error = True
+        self._send(0.0, 0.0)
+
     # -- inputs -------------------------------------------------------------
     def _on_odom(self, msg: Odometry) -> None:
+        p, tw = msg.pose.pose, msg.twist.twist
+        numbers = (p.position.x, p.position.y, p.orientation.z, p.orientation.w, tw.linear.x)
+        if not all(math.isfinite(x) for x in numbers):
+            return  # not a pose: as if none came (the odometry timeout stops the vehicle)
         self.odom = msg
         self.brain.odometry(self._now())
 

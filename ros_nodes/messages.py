@@ -142,7 +142,9 @@ def report_from_state(msg: VehicleState) -> VehicleReport:
         y=p.position.y,
         heading_rad=quat_to_yaw(p.orientation.z, p.orientation.w),
         speed_mps=msg.speed_mps,
-        battery_soc=float(msg.battery_soc),
+        # NaN is how a vehicle without a gauge says "unknown"; other numbers are checked
+        # by the core, which refuses a report with any that is not finite.
+        battery_soc=float(msg.battery_soc) if math.isfinite(msg.battery_soc) else None,
         mode=MODES.get(msg.mode),
         lane_id=msg.lane_id,
         progress_m=msg.progress_m,

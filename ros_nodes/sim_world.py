@@ -9,6 +9,7 @@ node runs on simulated time, ``rtf`` times faster than real time.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ from rclpy.node import Node
 from rosgraph_msgs.msg import Clock
 
 from ros_nodes import qos
+from ros_nodes.contain import Contained
 from ros_nodes.messages import make_odometry, map_frame, to_time
 from sim_worlds.kinematics import KinematicVehicle
 
@@ -45,16 +47,24 @@ class SimWorldNode(Node):
         self.odom_pubs: dict[str, object] = {}
         self.clock_pub = self.create_publisher(Clock, "/clock", 10)
         self._wall = time.monotonic()
-        self.create_timer(dt / max(rtf, 1e-6) / 2, self._tick)
+        self.contained = Contained(self.get_logger())
+        self.create_timer(dt / max(rtf, 1e-6) / 2, self.contained.wrap("step", self._tick))
 
     def spawn(self, vehicle_id: str, corridor: str, x: float, y: float, yaw: float) -> None:
         sv = SimVehicle(vehicle_id, corridor, KinematicVehicle(x, y, yaw))
         self.vehicles[vehicle_id] = sv
 
         def on_cmd(msg: Twist, sv: SimVehicle = sv) -> None:
-            sv.cmd_v, sv.cmd_w, sv.cmd_at = msg.linear.x, msg.angular.z, self.t
+            if math.isfinite(msg.linear.x) and math.isfinite(msg.angular.z):
+                sv.cmd_v, sv.cmd_w, sv.cmd_at = msg.linear.x, msg.angular.z, self.t
+            # else: as if no command came (the model brakes after CMD_TIMEOUT_S)
 
-        self.create_subscription(Twist, f"/model/{vehicle_id}/cmd_vel", on_cmd, qos.CONTROL)
+        self.create_subscription(
+            Twist,
+            f"/model/{vehicle_id}/cmd_vel",
+            self.contained.wrap("cmd_vel", on_cmd),
+            qos.CONTROL,
+        )
         self.odom_pubs[vehicle_id] = self.create_publisher(
             Odometry, f"/model/{vehicle_id}/odometry", qos.STATE
         )

@@ -88,6 +88,7 @@ class VehicleBrain:
         self.paused = False
         self.estopped = False
         self.safe_stop = False  # latched on heartbeat loss while on a route
+        self.internal_error = False  # latched by the node when a step failed; RESUME ends it
         self.faults: list[str] = []
         self.mode = VehicleMode.IDLE
         self.cmd_speed = 0.0
@@ -130,6 +131,10 @@ class VehicleBrain:
             return refused
         if reject:
             return Ack(seq, AckStatus.REJECTED, reject)
+        if math.isnan(reservation_end_m) or not all(
+            math.isfinite(c) for w in waypoints for c in w
+        ):  # a NaN limit would compare as "not reached" forever
+            return Ack(seq, AckStatus.REJECTED, "route with a number that is not finite")
         extension = (
             self.follower is not None
             and mission_id == self.mission_id
@@ -182,7 +187,7 @@ class VehicleBrain:
         elif kind is ModeKind.PAUSE:
             self.paused = True
         elif kind is ModeKind.RESUME:
-            self.paused = self.estopped = self.safe_stop = False
+            self.paused = self.estopped = self.safe_stop = self.internal_error = False
         else:
             return Ack(seq, AckStatus.REJECTED, f"unknown {kind}")
         self.mode_seq = seq
@@ -226,6 +231,8 @@ class VehicleBrain:
             faults.append("odometry_lost")
         if self.battery_soc < BATTERY_LOW:
             faults.append("battery_low")
+        if self.internal_error:
+            faults.append("internal_error")
         self.faults = faults
         if self.safe_stop and "heartbeat_lost" not in self.faults and not hb_lost:
             self.faults.append("heartbeat_lost")  # still waiting for the orchestrator
@@ -235,7 +242,7 @@ class VehicleBrain:
         if self.estopped:
             self.mode = VehicleMode.ESTOPPED
             return self._send(0.0, 0.0, hard=True)
-        stop = self.paused or self.safe_stop or hb_lost or odom_lost
+        stop = self.paused or self.safe_stop or hb_lost or odom_lost or self.internal_error
         if self.paused:
             self.mode = VehicleMode.PAUSED
         elif stop and f is not None:

@@ -11,6 +11,7 @@ cleanly (nodes destroyed, storage flushed and closed).
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import sys
 import threading
@@ -24,6 +25,7 @@ from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 
 from maps.lane_graph import handoff_points
+from ros_nodes.contain import Contained
 from ros_nodes.executors import make_executor
 from smartgate.orchestrator import Orchestrator
 from smartgate.world import CORRIDORS, load_corridors
@@ -64,15 +66,35 @@ def spin_until(
     on_idle: Callable[[], None] | None = None,
     executor: str = "single",
     sim_time: bool = True,
+    on_error: Callable[[str, BaseException], None] | None = None,
 ) -> None:
+    """Spin until ``stop``; ``on_idle`` between rounds. What a callback or ``on_idle``
+    raises goes to ``on_error`` (default: logged) and the spinning goes on: one bad
+    message or one failed round must not end the process's ROS thread."""
+    if on_error is None:
+        contained = Contained(nodes[0].get_logger() if nodes else logging.getLogger("smartgate"))
+
+        def on_error(where: str, exc: BaseException) -> None:
+            contained.caught(where, exc)
+
     ex = make_executor(executor, sim_time)
     for n in nodes:
         ex.add_node(n)
     try:
         while not stop.is_set() and rclpy.ok():
-            ex.spin_once(timeout_sec=0.05)
+            try:
+                ex.spin_once(timeout_sec=0.05)
+            except (KeyboardInterrupt, ExternalShutdownException):
+                raise
+            except Exception as e:
+                if not rclpy.ok():
+                    break  # shutting down: the context is gone
+                on_error("ros callback", e)
             if on_idle is not None:
-                on_idle()
+                try:
+                    on_idle()
+                except Exception as e:
+                    on_error("housekeeping", e)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
@@ -170,30 +192,39 @@ def run_orchestrator(
         trucks = DemoTraffic(orch.desk, corridors)
     last_save = [0.0]
 
-    def housekeeping() -> None:
-        nonlocal logged
-        if trucks is not None:
-            trucks.tick(bridge.now())
+    def start_demo_missions() -> None:
         # Start a demo mission once its vehicle is alive (it has reported).
         for vid in list(pending):
             v = orch.core.vehicles[vid]
             if v.last_report is not None:
                 goal = handoff_points(graphs[v.corridor])["export"]
+                del pending[vid]  # tried once: a refusal is logged, not retried forever
                 orch.send_to(vid, goal, bridge.now())
-                del pending[vid]
+
+    def save_log() -> None:
+        nonlocal logged
         with orch.lock:
             new = orch.log[logged:]
-            logged = len(orch.log)
-        for entry in new:
+        for entry in new:  # a failed write is tried again next round, nothing skipped
             store.append(entry)
+            logged += 1
+
+    def housekeeping() -> None:
+        # Each part on its own: a failure in one (the database busy, say) is a contained
+        # fault of that part and the others still run; the next round tries again.
+        if trucks is not None:
+            orch.guard("demo traffic", trucks.tick, bridge.now())
+        orch.guard("demo missions", start_demo_missions)
+        orch.guard("event log", save_log)
         if time.monotonic() - last_save[0] > 1.0:
             last_save[0] = time.monotonic()
-            store.save_vehicles(orch.vehicles())
+            orch.guard("vehicle snapshot", lambda: store.save_vehicles(orch.vehicles()))
 
     _stop_on_signals(stop)
     ros = threading.Thread(
         target=spin_until,
         args=([bridge], stop, housekeeping, executor, sim_time),
+        kwargs={"on_error": lambda where, e: orch.fault(where, None, e)},
         daemon=True,
     )
     ros.start()
@@ -210,8 +241,12 @@ def run_orchestrator(
     web.start()
     if on_ready is not None:
         threading.Thread(target=_announce, args=(server, host, port, on_ready), daemon=True).start()
+    died = ""
     try:
-        while not stop.is_set() and web.is_alive() and ros.is_alive():
+        while not stop.is_set():
+            if not web.is_alive() or not ros.is_alive():
+                died = "the API server" if not web.is_alive() else "the ROS thread"
+                break
             stop.wait(0.2)
     finally:
         stop.set()
@@ -223,6 +258,9 @@ def run_orchestrator(
         store.save_vehicles(orch.vehicles())
         store.close()
         rclpy.try_shutdown()
+    if died:  # not asked to stop: a supervisor restarts us, with state from the database
+        print(f"smartgate: orchestrator: {died} stopped; exiting", file=sys.stderr, flush=True)
+        raise SystemExit(1)
 
 
 def _announce(server: object, host: str, port: int, cb: Callable[[str], None]) -> None:
