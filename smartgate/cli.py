@@ -185,8 +185,12 @@ def demo(
 ) -> None:
     """Run orchestrator, simulator, vehicle nodes, the CN handoff peer and the live map on
     localhost."""
-    from smartgate.supervisor import ros_env, supervise
+    from smartgate.supervisor import port_in_use, ros_env, supervise
 
+    for what, n in (("--port", port), ("--peer-port", peer_port)):
+        if n and port_in_use("127.0.0.1", n):
+            typer.echo(f"error: port {n} is in use: choose another with {what}", err=True)
+            raise typer.Exit(2)
     cs = _corridors(corridor)
     flags = [a for c in cs for a in ("--corridor", c)]
     me = [sys.executable, "-m", "smartgate.cli", "run"]

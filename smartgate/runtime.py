@@ -28,6 +28,7 @@ from maps.lane_graph import handoff_points
 from ros_nodes.contain import Contained
 from ros_nodes.executors import make_executor
 from smartgate.orchestrator import Orchestrator
+from smartgate.supervisor import EX_CONFIG, port_in_use
 from smartgate.world import CORRIDORS, load_corridors
 
 
@@ -159,6 +160,13 @@ def run_orchestrator(
     from ros_nodes.fleet_bridge import FleetBridgeNode
     from smartgate.storage import Store
 
+    if port_in_use(host, port):  # say so now, not after a minute of restarts
+        print(
+            f"smartgate: orchestrator: {host}:{port} is in use; choose another with --port",
+            file=sys.stderr,
+            flush=True,
+        )
+        raise SystemExit(EX_CONFIG)
     if db_url.startswith("sqlite:///") and not db_url.startswith("sqlite:////"):
         Path(db_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     store = Store(db_url)

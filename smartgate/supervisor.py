@@ -5,10 +5,11 @@ reaches all of them at once; SIGTERM to the supervisor is forwarded. A child
 that exits on its own (a crash, a kill) is restarted after a back-off that
 doubles with each crash in a row (1 s up to 30 s) and resets once it has run
 for a while; the rest keep running, and the vehicles' own safety stops cover
-the gap. A child that dies again and again right after starting (a port in
-use, a missing file: nothing a restart mends) is reported with its last lines
-and the whole demo stops with its exit code. Children get PR_SET_PDEATHSIG
-so even a SIGKILL of the supervisor leaves no orphan.
+the gap. A child that dies again and again right after starting, or says it
+cannot run as configured (exit code 78, EX_CONFIG: a port in use), is
+reported with its last lines and the whole demo stops with its exit code.
+Children get PR_SET_PDEATHSIG so even a SIGKILL of the supervisor leaves no
+orphan.
 
 Each child's output passes through the supervisor line by line, to the same
 stream, so the last lines of a crashed child can be shown with the report.
@@ -19,6 +20,7 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -30,6 +32,18 @@ from typing import IO
 
 GRACE_S = 10.0
 LAST_LINES = 20
+EX_CONFIG = 78  # sysexits.h: a child that exits so cannot run as configured: not restarted
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """Whether a listening socket on ``host:port`` could not be had now."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -151,6 +165,14 @@ def supervise(
                 c.proc = None
                 c.crashes = 1 if ran >= policy.stable_s else c.crashes + 1
                 c.early = c.early + 1 if ran < policy.early_s else 0
+                if rc == EX_CONFIG:
+                    _say(
+                        f"'{c.name}' cannot run as configured (exit code {rc}); stopping the "
+                        "rest. Its last lines:\n" + "\n".join(f"  | {line}" for line in c.last)
+                    )
+                    code = rc
+                    stopping["flag"] = True
+                    break
                 if c.early >= policy.give_up_after:
                     _say(
                         f"'{c.name}' {_how(rc)} {c.early} times in a row within "
