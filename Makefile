@@ -5,7 +5,7 @@ STAMP  := $(VENV)/.smartgate-installed
 WEB    := api/web
 PYTHON ?= python3
 
-.PHONY: setup demo test lint typecheck pytest webtest maps clean
+.PHONY: setup demo test test-fast lint typecheck pytest pytest-fast webtest maps clean
 
 setup: $(STAMP) $(WEB)/node_modules/.package-lock.json
 
@@ -37,7 +37,13 @@ pytest: setup
 webtest: setup
 	cd $(WEB) && npm test --silent
 
+# Everything, the 30-minute soak included (CI). The inner loop: `make test-fast`.
 test: lint typecheck webtest pytest
+
+pytest-fast: setup
+	$(VENV)/bin/pytest -m "not slow"
+
+test-fast: lint typecheck webtest pytest-fast
 
 maps: setup
 	$(PY) -m maps.author

@@ -51,7 +51,13 @@ def _children(pid: int) -> list[int]:
     return [int(x) for x in out.stdout.split()]
 
 
-def test_demo_moves_a_vehicle_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+def _args(pid: int) -> str:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+
+
+def test_demo_moves_a_vehicle_restarts_a_dead_child_and_stops_on_ctrl_c(
+    tmp_path: Path,
+) -> None:
     port = _free_port()
     db = tmp_path / "demo.db"
     with opened(f"sqlite:///{db}") as store:  # as `smartgate user add` would
@@ -101,6 +107,32 @@ def test_demo_moves_a_vehicle_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> Non
         assert "leaflet" in page
         kids = _children(proc.pid)
         assert len(kids) == 4  # simulator, vehicles, orchestrator, the CN side's handoff peer
+        # A child that dies is restarted, the others untouched: the CN peer, then the
+        # orchestrator itself (it comes back with its state from the database, and the
+        # vehicles report to it again).
+        for name in ("peer", "run orchestrator"):
+            victim = next(pid for pid in kids if name in _args(pid))
+            os.kill(victim, signal.SIGKILL)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                now = _children(proc.pid)
+                if len(now) == 4 and victim not in now:
+                    break
+                time.sleep(0.2)
+            assert len(now) == 4 and victim not in now, f"{name} was not restarted"
+            assert set(kids) - {victim} <= set(now)  # the others kept running
+            kids = now
+        online: list[str] = []
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and len(online) < 4:
+            time.sleep(0.5)
+            try:
+                token = _login(port, "tester", "tester-password")
+                vs = _get(f"http://127.0.0.1:{port}/api/v1/vehicles", token)
+            except OSError:
+                continue
+            online = [v["id"] for v in vs if v["status"] != "offline" and v["updated_at"]]
+        assert len(online) == 4, "the restarted orchestrator does not hear its vehicles"
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=20)
     finally:
@@ -109,6 +141,7 @@ def test_demo_moves_a_vehicle_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> Non
             proc.wait()
     assert proc.returncode == 0, out
     assert "smartgate: stopped" in out
+    assert "'peer' was killed by SIGKILL" in out and "restarting 'orchestrator'" in out
     assert "Traceback" not in out
     for pid in kids:  # no orphans
         assert (
