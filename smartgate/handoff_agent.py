@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-import logging
 import threading
 import time
 from collections.abc import Callable, Coroutine, Iterable
@@ -87,7 +86,6 @@ __all__ = [
     "start_handoff_agents",
 ]
 
-log = logging.getLogger("smartgate.handoff.agent")
 AGENT = "smartgate:handoff-agent"
 S = ConsignmentState
 T = TypeVar("T")
@@ -197,7 +195,13 @@ class HandoffAgent:
         self.ssl = ssl_context or client_ssl_context(
             opts.certs / "vn.pem", opts.certs / "vn.key", opts.certs / "cn-ca.pem"
         )
-        self.endpoint = HandoffEndpoint(self.config, self.store, self._hook, clock=clock)
+        self.endpoint = HandoffEndpoint(
+            self.config,
+            self.store,
+            self._hook,
+            clock=clock,
+            on_error=lambda where, e: orch.fault(f"{where} ({opts.url})", None, e),
+        )
         self.client = HandoffClient(
             self.endpoint, opts.url, self.ssl, backoff=opts.backoff, stable_after_s=10.0
         )
@@ -248,8 +252,8 @@ class HandoffAgent:
         while True:
             try:
                 self.poll()
-            except Exception:  # never let one bad round stop the link's housekeeping
-                log.exception("handoff agent poll failed")
+            except Exception as e:  # never let one bad round stop the link's housekeeping
+                self.orch.fault(f"handoff agent ({self.opts.url})", None, e)  # logs it
             await asyncio.sleep(self.opts.poll_s)
 
     def poll(self) -> None:

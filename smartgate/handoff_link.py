@@ -151,12 +151,16 @@ class HandoffEndpoint:
         faults: Faults | None = None,
         tick_s: float = 0.05,
         corridors: frozenset[str] = KNOWN_CORRIDORS,
+        on_error: Callable[[str, BaseException], None] | None = None,
     ) -> None:
+        """``on_error(where, exc)``: told of every exception the endpoint contained (it
+        logs them itself), e.g. to raise the application's alarm."""
         self.config = config
         self.store = store
         self.hook = hook
         self.clock = clock
         self.faults = faults
+        self.on_error = on_error
         self.tick_s = tick_s
         self.corridors = corridors
         self.peer_key = config.peer.uri
@@ -166,6 +170,13 @@ class HandoffEndpoint:
         self.frames_in = 0
         self.frames_out = 0
         self.errors = 0
+
+    def _tell(self, where: str, exc: BaseException) -> None:
+        if self.on_error is not None:
+            try:
+                self.on_error(where, exc)
+            except Exception:
+                log.exception("reporting a contained handoff error failed")
 
     def _load(self) -> HandoffSession:
         prefix = SIDE_NAMES.get(self.config.me.side, "ep")
@@ -227,11 +238,12 @@ class HandoffEndpoint:
                         step.merge(more)
             if self.store is not None:
                 self.store.apply(self.peer_key, step.delta)
-        except Exception:
+        except Exception as e:
             # Memory may be ahead of the store: forget it, reload the committed state and
             # drop the connection so the peer resends whatever we did not commit.
             log.exception("handoff step failed; reloading from the store")
             self.errors += 1
+            self._tell("handoff step", e)
             self.session = self._load()
             conn = self._conn
             if conn is not None:
@@ -253,8 +265,9 @@ class HandoffEndpoint:
             now = self.clock()
             try:
                 step = self.session.tick(now)
-            except Exception:  # keep ticking: timers are what detect a dead link
+            except Exception as e:  # keep ticking: timers are what detect a dead link
                 log.exception("handoff tick failed")
+                self._tell("handoff tick", e)
                 continue
             self._process(step, now)
 
