@@ -161,7 +161,8 @@ def test_the_orchestrator_survives_half_an_hour_of_stress_and_spoiled_reports(
     assert "Traceback" not in out, out[-5000:]
     injected = json.loads(report.read_text())
     sent, refused = injected["sent"], faults["reports_refused"]
-    print(json.dumps({"injected": injected, "faults": faults, "vehicles": len(vehicles)}))
+    summary = {"injected": injected, "faults": faults, "vehicles": len(vehicles)}
+    (tmp_path / "summary.json").write_text(json.dumps(summary, indent=1))  # kept by pytest
     assert injected["commands_heard"] > 0 and injected["paths"] > 0
     assert not injected["violations"], injected["violations"]
     # Every kind reached the orchestrator and was refused (best-effort: some are lost).
