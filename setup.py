@@ -13,12 +13,13 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(
-        include=["fleet*", "maps*", "ros_nodes*", "api*", "sim_worlds*", "smartgate*", "bench*"]
+        # bench/ is not installed: `smartgate bench` runs it from the source checkout
+        include=["fleet*", "maps*", "vehicle*", "ros_nodes*", "api*", "sim_worlds*", "smartgate*"]
     ),
     package_data={
         "maps": ["*.geojson"],
-        "fleet.handoff_proto": ["*.pyi"],
-        "smartgate.migrations": ["script.py.mako"],
+        "fleet.handoff.proto": ["*.pyi"],
+        "smartgate.storage.migrations": ["script.py.mako"],
         "sim_worlds": ["worlds/*", "third_party/*.sdf", "scenarios/*.yaml"],
         "api": ["web/static/*", "web/package.json", "web/package-lock.json"],
     },
@@ -33,8 +34,8 @@ setup(
         "console_scripts": [
             "smartgate = smartgate.cli:main",
             "guide_vehicle = ros_nodes.guide_vehicle:main",
-            "fleet_bridge = smartgate.runtime:orchestrator_main",
-            "sim_world = smartgate.runtime:sim_main",
+            "fleet_bridge = smartgate.cli.processes:orchestrator_main",
+            "sim_world = smartgate.cli.processes:sim_main",
         ],
     },
 )

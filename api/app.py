@@ -38,13 +38,13 @@ from api.operator_api import (
     operator_router,
     route_view,
 )
-from smartgate import kpis
-from smartgate.alarms import AlarmBook, Condition
-from smartgate.audit import AuditLog
-from smartgate.auth import Auth
-from smartgate.consignment_desk import record_view
-from smartgate.orchestrator import Orchestrator
-from smartgate.storage import Store, migrate
+from smartgate.operators import kpis
+from smartgate.operators.accounts import Auth
+from smartgate.operators.alarms import AlarmBook, Condition
+from smartgate.operators.audit import AuditLog
+from smartgate.services.desk import record_view
+from smartgate.services.orchestrator import Orchestrator
+from smartgate.storage.store import Store, migrate
 
 
 def json_text(doc: dict[str, Any]) -> str:

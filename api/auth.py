@@ -19,9 +19,16 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
-from smartgate.alarms import AlarmBook
-from smartgate.audit import AuditLog
-from smartgate.auth import ROLES, Auth, AuthError, Principal, UserExists, role_at_least
+from smartgate.operators.accounts import (
+    ROLES,
+    Auth,
+    AuthError,
+    Principal,
+    UserExists,
+    role_at_least,
+)
+from smartgate.operators.alarms import AlarmBook
+from smartgate.operators.audit import AuditLog
 
 T = TypeVar("T")
 Role = Literal["viewer", "controller", "admin"]

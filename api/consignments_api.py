@@ -2,12 +2,12 @@
 
 The single window posts declarations here; customs, quarantine and the labs
 post their decisions; the other side answers at the zero line. Handlers only
-translate between HTTP and :class:`smartgate.consignment_desk.ConsignmentDesk`,
+translate between HTTP and :class:`smartgate.services.desk.ConsignmentDesk`,
 which validates, persists and decides. Errors are RFC 9457 problem documents
 with machine-readable extras (``errors`` for a rejected declaration,
 ``conflicting_fields`` for a 409 resend).
 
-Declarations are validated by ``fleet.declarations`` (not by a pydantic model),
+Declarations are validated by ``fleet.cargo.declarations`` (not by a pydantic model),
 so the sender gets every problem at once with its field path; the small
 decision bodies are pydantic models that forbid unknown fields.
 """
@@ -23,16 +23,16 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import ActionFailed, Ops, User, logged_in, require
-from fleet.consignments import ConsignmentError, ConsignmentState, LabTest
-from fleet.declarations import DeclarationError
-from smartgate.consignment_desk import (
+from fleet.cargo.consignments import ConsignmentError, ConsignmentState, LabTest
+from fleet.cargo.declarations import DeclarationError
+from smartgate.services.desk import (
     ConsignmentDesk,
     DeskError,
     IntakeConflict,
     UnknownConsignment,
     record_view,
 )
-from smartgate.storage import ConsignmentRecord, StoreConflict
+from smartgate.storage.store import ConsignmentRecord, StoreConflict
 
 PROBLEM = "application/problem+json"
 INTAKE_ACTOR = "single-window"

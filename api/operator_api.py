@@ -20,11 +20,11 @@ from starlette.exceptions import HTTPException
 from api.auth import ActionFailed, Operators, Ops, User, iso, require
 from api.live import LiveHub
 from fleet.core import FleetError
-from smartgate import kpis
-from smartgate.alarms import AlreadyAcked, Condition, UnknownAlarm
-from smartgate.auth import Principal
-from smartgate.orchestrator import Orchestrator
-from smartgate.storage import Store
+from smartgate.operators import kpis
+from smartgate.operators.accounts import Principal
+from smartgate.operators.alarms import AlreadyAcked, Condition, UnknownAlarm
+from smartgate.services.orchestrator import Orchestrator
+from smartgate.storage.store import Store
 
 Id = Annotated[str, Path(min_length=1, max_length=64)]
 Reason = Annotated[str, Field(min_length=1, max_length=500)]

@@ -34,10 +34,11 @@ from typing import Any
 
 import networkx as nx
 
-from fleet.plan_checker import check_plans
 from fleet.routing import fastest_route
-from fleet.timed_route import SeparationRules, TimedRoute
-from fleet.traffic_planner import PlanError, PlannerConfig, TrafficPlanner
+from fleet.traffic.checker import check_plans
+from fleet.traffic.planner import PlanError, PlannerConfig, TrafficPlanner
+from fleet.traffic.timed_route import SeparationRules, TimedRoute
+from maps.lane_graph import yard_spots
 
 LOAD_DWELL_S = 60.0
 HANDOFF_DWELL_S = 20.0
@@ -50,17 +51,6 @@ class Instance:
     placements: tuple[tuple[str, tuple[str, str], float], ...]  # vid, edge, front s on it
     capacity: int  # how many vehicles the slot grid holds
     seed: int
-
-
-def yard_spots(g: nx.DiGraph) -> dict[str, list[str]]:
-    """Loading spots per side ('VN', 'CN') of the corridor."""
-    out: dict[str, list[str]] = {"VN": [], "CN": []}
-    for n, d in g.nodes(data=True):
-        if "spot" in d.get("tags", []) and not any(
-            k in n for k in ("charging", "parking", "inspection", "C1", "P1", "X1")
-        ):
-            out[str(d.get("side", "VN"))].append(n)
-    return {k: sorted(v) for k, v in out.items()}
 
 
 def _slots(g: nx.DiGraph, rules: SeparationRules) -> list[tuple[tuple[str, str], float]]:

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from fleet.dispatch import (
+from fleet.cargo.dispatch import (
     DEFAULT_LOW_SOC,
     DEFAULT_RESERVE_FRACTION,
     DEFAULT_WAIT_WEIGHT,
@@ -39,7 +39,7 @@ from fleet.dispatch import (
     energy_budget_kwh,
     trip_energy_kwh,
 )
-from smartgate.world import load_corridors
+from maps.corridors import load_corridors
 
 CASES = ((50, 500), (200, 2000), (500, 5000))
 QUICK_CASES = ((50, 500), (500, 5000))

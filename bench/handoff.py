@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fleet.handoff_proto import handoff_pb2 as pb
-from fleet.handoff_session import Event, EventKind, PeerGrant, SessionConfig, Timing
-from smartgate.handoff_link import (
+from fleet.handoff.proto import handoff_pb2 as pb
+from fleet.handoff.session import Event, EventKind, PeerGrant, SessionConfig, Timing
+from smartgate.link.peer import PeerRules, SimulatedSide, import_consignment
+from smartgate.link.transport import (
     PATH,
     HandoffClient,
     HandoffEndpoint,
@@ -34,8 +35,7 @@ from smartgate.handoff_link import (
     client_ssl_context,
     server_ssl_context,
 )
-from smartgate.handoff_peer import PeerRules, SimulatedSide, import_consignment
-from smartgate.handoff_store import HandoffStore
+from smartgate.storage.handoff_store import HandoffStore
 
 CORRIDORS = frozenset({"huu-nghi", "tan-thanh"})
 VN = PeerGrant(pb.SIDE_VN, "vn-smartgate-lang-son", CORRIDORS)

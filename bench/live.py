@@ -36,8 +36,8 @@ HZ = 10.0
 def _orchestrator(n: int) -> Any:
     """An orchestrator with ``n`` vehicles; corridors are repeated under new ids so that
     ``n`` vehicles can stand on distinct nodes (the planner keeps them apart)."""
-    from smartgate.orchestrator import Orchestrator
-    from smartgate.world import load_corridors
+    from maps.corridors import load_corridors
+    from smartgate.services.orchestrator import Orchestrator
 
     maps, graphs = load_corridors()
     copies = 4  # ~64 vehicles fit on each corridor's nodes

@@ -19,11 +19,11 @@ from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any
 
-from fleet.mapf.baselines import independent_shortest_paths, prioritised_planning
-from fleet.mapf.checker import check_plan, count_conflicts, makespan, sum_of_costs
-from fleet.mapf.instance import MapfInstance
-from fleet.mapf.lacam import MapfResult, lacam
-from fleet.mapf.movingai import load_map, load_scen, random_scenario
+from bench.mapf.baselines import independent_shortest_paths, prioritised_planning
+from bench.mapf.checker import check_plan, count_conflicts, makespan, sum_of_costs
+from bench.mapf.instance import MapfInstance
+from bench.mapf.lacam import MapfResult, lacam
+from bench.mapf.movingai import load_map, load_scen, random_scenario
 
 SCEN_MAP = "random-32-32-10"
 SCEN_FILE = "random-32-32-10-random-1.scen"

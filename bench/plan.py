@@ -31,8 +31,8 @@ from bench.corridor_plan import (
     probe_requests,
     run_planner,
 )
-from fleet.traffic_planner import PlannerConfig
-from smartgate.world import CORRIDORS, load_corridors
+from fleet.traffic.planner import PlannerConfig
+from maps.corridors import CORRIDORS, load_corridors
 
 COUNTS = (10, 50, 100, 200, 500)
 QUICK_COUNTS = (10,)

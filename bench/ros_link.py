@@ -164,9 +164,9 @@ def _command_case(impl: str, seconds: float, env: dict[str, str]) -> dict[str, A
 
     from fleet.core import CommandAck as CoreAck
     from fleet.core import CommandAcked, Event
+    from maps.corridors import load_corridors
     from ros_nodes import qos
-    from smartgate.orchestrator import Orchestrator
-    from smartgate.world import load_corridors
+    from smartgate.services.orchestrator import Orchestrator
 
     n = COMMAND_VEHICLES
     child = _child("vehicles" if impl == "smartgate" else "echo", n, seconds + 60.0, env)
@@ -296,9 +296,9 @@ def _state_case(impl: str, seconds: float, env: dict[str, str]) -> dict[str, Any
     try:
         if impl == "smartgate":
             from fleet.vehicles import VehicleReport
+            from maps.corridors import load_corridors
             from ros_nodes.fleet_bridge import FleetBridgeNode
-            from smartgate.orchestrator import Orchestrator
-            from smartgate.world import load_corridors
+            from smartgate.services.orchestrator import Orchestrator
 
             class CountingOrchestrator(Orchestrator):
                 def report(
@@ -365,7 +365,7 @@ def _state_case(impl: str, seconds: float, env: dict[str, str]) -> dict[str, Any
 
 def run(quick: bool = False) -> dict[str, Any]:
     """Both cases, smartgate and its baseline each, in this order; see the module doc."""
-    from smartgate.supervisor import ros_env
+    from ros_nodes.env import ros_env
 
     domain = os.environ.get("ROS_DOMAIN_ID") or str(random.Random().randint(100, 200))
     env = ros_env(int(domain))

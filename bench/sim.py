@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from fleet.traffic_planner import PlannerConfig
+from fleet.traffic.planner import PlannerConfig
 
 VEHICLES = 30  # per corridor: 60 in all
 TARGET_RTF = 700.0
@@ -92,8 +92,8 @@ def _day(hours: float, planner: PlannerConfig | None, trace: bool) -> dict[str, 
 
 def _kinematics_only(hours: float) -> dict[str, Any]:
     """The same vehicle-steps with brains and bicycle models only, on a fixed loop path."""
-    from ros_nodes.vehicle_brain import VehicleBrain
-    from sim_worlds.kinematics import KinematicVehicle
+    from vehicle.brain import VehicleBrain
+    from vehicle.kinematics import KinematicVehicle
 
     dt = 0.5
     steps = int(hours * 3600 / dt)

@@ -25,6 +25,7 @@ from shapely.ops import substring
 
 from fleet.routing import Route, RoutingError, fastest_route
 from fleet.vehicles import (
+    GUIDE_VEHICLE,
     Mission,
     MissionStatus,
     Vehicle,
@@ -39,7 +40,7 @@ from maps.lane_graph import heading_out_of
 ARRIVAL_TOLERANCE_M = 1.5
 STOPPED_MPS = 0.1
 NODE_SNAP_M = 5.0
-VEHICLE_LENGTH_M = 16.5  # tractor + 40 ft container: the stretch behind a last known front
+VEHICLE_LENGTH_M = GUIDE_VEHICLE.length_m  # the stretch behind a last known front
 ACK_TIMEOUT_S = 1.0  # re-send a command not acknowledged within this time
 # A report stamped further ahead of the orchestrator clock than this is refused: taken, it
 # would make the vehicle's genuine reports look stale until its clock caught up. It is the

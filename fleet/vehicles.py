@@ -8,6 +8,23 @@ from enum import StrEnum
 
 from fleet.routing import Route
 
+
+@dataclass(frozen=True)
+class VehicleParams:
+    """A guide vehicle's body and limits: one home for the planner's spacing, the core's
+    blocked stretches, the onboard logic, the simulator's model and the checkers."""
+
+    length_m: float = 16.5  # tractor + 40 ft trailer
+    width_m: float = 2.55
+    wheelbase_m: float = 3.8
+    max_speed_mps: float = 25.0 / 3.6
+    max_accel_mps2: float = 1.0
+    max_decel_mps2: float = 3.0
+    max_steer_rad: float = 0.6
+
+
+GUIDE_VEHICLE = VehicleParams()  # the gate's guide vehicles
+
 VEHICLE_ID = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,62}")
 
 

@@ -219,3 +219,14 @@ def handoff_points(g: nx.DiGraph) -> dict[str, str]:
         if on_reserved and g.nodes[v].get("stop_reason") == "zero_line":
             out[str(d["direction"])] = v
     return out
+
+
+def yard_spots(g: nx.DiGraph) -> dict[str, list[str]]:
+    """Loading spots per side ('VN', 'CN') of the corridor."""
+    out: dict[str, list[str]] = {"VN": [], "CN": []}
+    for n, d in g.nodes(data=True):
+        if "spot" in d.get("tags", []) and not any(
+            k in n for k in ("charging", "parking", "inspection", "C1", "P1", "X1")
+        ):
+            out[str(d.get("side", "VN"))].append(n)
+    return {k: sorted(v) for k, v in out.items()}

@@ -36,7 +36,7 @@ from ros_nodes.messages import (
     route_command_msg,
     to_time,
 )
-from smartgate.orchestrator import Orchestrator
+from smartgate.services.orchestrator import Orchestrator
 
 
 class FleetBridgeNode(Node):

@@ -8,7 +8,7 @@ publishing ``/model/<id>/cmd_vel`` from ``/model/<id>/odometry`` (the Gazebo
 convention, so the same node drives a gz-sim vehicle through ros_gz_bridge or
 a real vehicle's controller).
 
-The decisions are made by :class:`ros_nodes.vehicle_brain.VehicleBrain` (no ROS in
+The decisions are made by :class:`vehicle.brain.VehicleBrain` (no ROS in
 it), which the in-process simulator runs too: this node only converts messages.
 
 Safety, on the vehicle:
@@ -47,14 +47,14 @@ from ros_nodes.messages import (
     to_time,
     yaw_to_quat,
 )
-from ros_nodes.path_follower import PathFollower
-from ros_nodes.vehicle_brain import (
+from vehicle.brain import (
     BATTERY_LOW,
     RESERVATION_MARGIN_M,
     ZERO_LINE_MARGIN_M,
     Ack,
     VehicleBrain,
 )
+from vehicle.path_follower import PathFollower
 
 __all__ = ["BATTERY_LOW", "RESERVATION_MARGIN_M", "ZERO_LINE_MARGIN_M", "GuideVehicleNode"]
 
@@ -75,7 +75,7 @@ MODE_KINDS = {
 def corridor_zero_line(corridor: str) -> tuple[tuple[float, float], ...]:
     """The zero line (map frame) from the corridor map shipped with smartgate."""
     from maps.corridor_map import read_map
-    from smartgate.world import MAPS_DIR
+    from maps.corridors import MAPS_DIR
 
     return tuple(
         (float(x), float(y)) for x, y in read_map(MAPS_DIR / f"{corridor}.geojson").zero_line.coords

@@ -16,9 +16,9 @@ from std_msgs.msg import ColorRGBA
 from visualization_msgs.msg import Marker, MarkerArray
 
 from fleet.core import Stretch
+from fleet.vehicles import VehicleParams
 from maps.corridor_map import CorridorMap
 from ros_nodes.messages import map_frame, to_time, yaw_to_quat
-from sim_worlds.kinematics import VehicleParams
 
 _LANE_COLOURS = {
     ("driverless", "export"): (0.20, 0.75, 1.00),

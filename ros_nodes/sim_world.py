@@ -2,7 +2,7 @@
 
 It plays the part Gazebo plays in a gz-sim run: it subscribes
 ``/model/<id>/cmd_vel`` (geometry_msgs/Twist), moves each vehicle with the
-kinematic model of :mod:`sim_worlds.kinematics`, publishes
+kinematic model of :mod:`vehicle.kinematics`, publishes
 ``/model/<id>/odometry`` (nav_msgs/Odometry) and ``/clock`` so every other
 node runs on simulated time, ``rtf`` times faster than real time.
 """
@@ -21,7 +21,7 @@ from rosgraph_msgs.msg import Clock
 from ros_nodes import qos
 from ros_nodes.contain import Contained
 from ros_nodes.messages import make_odometry, map_frame, to_time
-from sim_worlds.kinematics import KinematicVehicle
+from vehicle.kinematics import KinematicVehicle
 
 CMD_TIMEOUT_S = 0.5  # sim seconds without cmd_vel -> the model brakes to a stop
 MAX_CATCHUP = 2  # sim steps per timer tick

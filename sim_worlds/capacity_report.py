@@ -21,11 +21,12 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from fleet.vehicles import GUIDE_VEHICLE
 from sim_worlds.simulator import GOODS, SimResult
 from sim_worlds.trace_checker import TraceReport
 
 LANE_SPEED_MPS = 25.0 / 3.6
-SPACING_M = 16.5 + 8.0
+SPACING_M = GUIDE_VEHICLE.length_m + 8.0
 LANE_PER_HOUR = 3600.0 / (SPACING_M / LANE_SPEED_MPS)  # one direction, free flow
 TARGET_PER_DAY = {"huu-nghi": 3500.0, "tan-thanh": 2500.0}
 

@@ -27,9 +27,8 @@ from pathlib import Path
 
 from shapely import LineString, Point, Polygon
 
-from fleet.vehicles import validate_vehicle_id
+from fleet.vehicles import VehicleParams, validate_vehicle_id
 from maps.corridor_map import CorridorMap, read_map
-from sim_worlds.kinematics import VehicleParams
 
 SDF_VERSION = "1.9"
 REPO = Path(__file__).resolve().parent.parent

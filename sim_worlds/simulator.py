@@ -2,10 +2,10 @@
 
 One process steps, on one simulated clock, everything a capacity study needs:
 
-- the vehicles: :class:`~sim_worlds.kinematics.KinematicVehicle` (the bicycle model
-  the ROS ``sim_world`` node uses) driven by :class:`~ros_nodes.vehicle_brain.VehicleBrain`
+- the vehicles: :class:`~vehicle.kinematics.KinematicVehicle` (the bicycle model
+  the ROS ``sim_world`` node uses) driven by :class:`~vehicle.brain.VehicleBrain`
   (the logic the ROS ``guide_vehicle`` node runs), with a forward obstacle sensor;
-- the orchestrator: :class:`~fleet.fleet_control.FleetControl` (planner per corridor +
+- the orchestrator: :class:`~fleet.traffic.control.FleetControl` (planner per corridor +
   fleet core), fed the vehicles' reports and acks, its commands delivered in-process;
 - the world around them: trucks bringing consignments to the yards over the day
   (goods kinds, customs/quarantine clearance), one crane per loading spot, the other
@@ -36,12 +36,13 @@ from fleet.core import (
     ModeCommand,
     RouteCommand,
 )
-from fleet.fleet_control import FleetControl
 from fleet.routing import Route
-from fleet.traffic_planner import PlannerConfig, Priority
-from fleet.vehicles import MissionStatus, VehicleStatus
-from ros_nodes.vehicle_brain import SENSOR_RANGE_M, VehicleBrain
-from sim_worlds.kinematics import KinematicVehicle, VehicleParams
+from fleet.traffic.control import FleetControl
+from fleet.traffic.planner import PlannerConfig, Priority
+from fleet.vehicles import MissionStatus, VehicleParams, VehicleStatus
+from maps.lane_graph import yard_spots
+from vehicle.brain import SENSOR_RANGE_M, VehicleBrain
+from vehicle.kinematics import KinematicVehicle
 
 TRACE_HEADER = "t_s,vehicle_id,lane_id,s_m,x_m,y_m,speed_mps"
 HANDOFF_REQUEST_M = 150.0  # the handoff is requested this far before the zero line
@@ -1007,8 +1008,6 @@ class Simulator:
 
 # ---------------------------------------------------------------- helpers
 def _load_spots(g: nx.DiGraph) -> dict[str, list[str]]:
-    from bench.corridor_plan import yard_spots
-
     return yard_spots(g)
 
 
@@ -1125,7 +1124,7 @@ def load_world(
     corridors: Iterable[str],
 ) -> tuple[dict[str, nx.DiGraph], dict[str, list[tuple[float, float]]]]:
     """Guide graphs and zero lines of the corridors shipped with smartgate."""
-    from smartgate.world import load_corridors
+    from maps.corridors import load_corridors
 
     maps, graphs = load_corridors(tuple(corridors))
     zero = {c: [(float(x), float(y)) for x, y in maps[c].zero_line.coords] for c in graphs}

@@ -13,7 +13,7 @@ os.environ.setdefault("ROS_DOMAIN_ID", str(random.Random().randint(10, 89)))
 os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
 
 from maps.corridor_map import CorridorMap
-from smartgate.world import load_corridors
+from maps.corridors import load_corridors
 
 REPO = Path(__file__).resolve().parent.parent
 

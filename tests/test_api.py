@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from fleet.vehicles import VehicleReport
 from maps.corridor_map import CorridorMap
-from smartgate.orchestrator import Orchestrator
+from smartgate.services.orchestrator import Orchestrator
 from tests.apikit import FAST_HASHER, login, token
 
 

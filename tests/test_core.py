@@ -8,8 +8,8 @@ from shapely import Point
 
 from fleet.core import FleetCore, FleetError, MissionCompleted, VehicleWentOffline
 from fleet.vehicles import MissionStatus, VehicleReport, VehicleStatus
-from ros_nodes.path_follower import PathFollower
-from sim_worlds.kinematics import KinematicVehicle
+from vehicle.kinematics import KinematicVehicle
+from vehicle.path_follower import PathFollower
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from maps.lane_graph import handoff_points
 from ros_nodes.fleet_bridge import FleetBridgeNode
 from ros_nodes.guide_vehicle import GuideVehicleNode
 from ros_nodes.sim_world import SimWorldNode
-from smartgate.orchestrator import Orchestrator
+from smartgate.services.orchestrator import Orchestrator
 from tests.apikit import FAST_HASHER, login
 
 pytestmark = pytest.mark.ros

@@ -74,7 +74,7 @@ def test_launch_file_starts_installed_executables(name: str) -> None:
 
 
 def test_node_entry_points_parse_their_arguments_beside_ros_arguments() -> None:
-    from smartgate.runtime import _parse
+    from smartgate.cli.processes import _parse
 
     argv = [
         "fleet_bridge",

@@ -6,8 +6,9 @@ import math
 
 import pytest
 
-from ros_nodes.path_follower import PathFollower
-from sim_worlds.kinematics import KinematicVehicle, VehicleParams
+from fleet.vehicles import VehicleParams
+from vehicle.kinematics import KinematicVehicle
+from vehicle.path_follower import PathFollower
 
 
 def _drive(wps: list[tuple[float, float, float]], seconds: float) -> tuple[KinematicVehicle, float]:

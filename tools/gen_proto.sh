@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerate fleet/handoff_proto/handoff_pb2.py(+.pyi) from proto/smartgate/handoff/v1/handoff.proto.
+# Regenerate fleet/handoff/proto/handoff_pb2.py(+.pyi) from proto/smartgate/handoff/v1/handoff.proto.
 #
 # Pinned generator: grpcio-tools==1.85.1, which bundles libprotoc 35.1 (gencode version 7.35.1).
 # The generated code checks at import that the protobuf runtime is not older than the gencode,

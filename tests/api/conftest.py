@@ -13,8 +13,9 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from fleet.core import Command
 from maps.corridor_map import CorridorMap
-from smartgate.orchestrator import Orchestrator
-from smartgate.storage import Store
+from smartgate.services.desk import attach_desk
+from smartgate.services.orchestrator import Orchestrator
+from smartgate.storage.store import Store
 from tests.apikit import FAST_HASHER
 
 T0 = 1_795_000_000.0  # 2026-11-18, some time in the afternoon at the gate
@@ -52,7 +53,7 @@ def sent() -> list[Command]:
 def orch(
     maps: dict[str, CorridorMap], graphs: dict[str, nx.DiGraph], store: Store, sent: list[Command]
 ) -> Orchestrator:
-    o = Orchestrator(maps, graphs, store=store)
+    o = attach_desk(Orchestrator(maps, graphs), store)
     o.add_vehicle("hn_01", "huu-nghi", "vn-spot-L1", 0.0)
     o.add_vehicle("tt_01", "tan-thanh", "vn-spot-L1", 0.0)
     o.command_sink = sent.append

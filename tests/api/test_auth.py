@@ -7,8 +7,8 @@ from datetime import datetime
 import pytest
 from fastapi.testclient import TestClient
 
-from smartgate.auth import SESSION_TTL_S, Auth, ensure_demo_admin
-from smartgate.storage import Store
+from smartgate.operators.accounts import SESSION_TTL_S, Auth, ensure_demo_admin
+from smartgate.storage.store import Store
 from tests.api.conftest import Clock
 from tests.apikit import FAST_HASHER, PASSWORD, ensure_user, headers
 

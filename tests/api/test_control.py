@@ -10,8 +10,8 @@ from sqlalchemy import text
 
 from fleet.core import Command, ModeCommand
 from fleet.vehicles import VehicleMode, VehicleReport
-from smartgate.orchestrator import Orchestrator
-from smartgate.storage import Store
+from smartgate.services.orchestrator import Orchestrator
+from smartgate.storage.store import Store
 from tests.api.conftest import Clock
 from tests.api.test_auth import is_problem
 from tests.apikit import headers

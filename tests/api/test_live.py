@@ -12,8 +12,8 @@ from starlette.websockets import WebSocketDisconnect
 
 from api.live import LiveHub
 from fleet.vehicles import VehicleMode, VehicleReport
-from smartgate.auth import SESSION_TTL_S
-from smartgate.orchestrator import Orchestrator
+from smartgate.operators.accounts import SESSION_TTL_S
+from smartgate.services.orchestrator import Orchestrator
 from tests.api.conftest import Clock
 from tests.apikit import token
 

@@ -22,8 +22,9 @@ from schemathesis import GenerationMode
 
 from api.app import create_app
 from maps.corridor_map import CorridorMap
-from smartgate.orchestrator import Orchestrator
-from smartgate.storage import Store
+from smartgate.services.desk import attach_desk
+from smartgate.services.orchestrator import Orchestrator
+from smartgate.storage.store import Store
 from tests.apikit import FAST_HASHER, PASSWORD, ensure_user
 
 MAX_EXAMPLES = 15  # per operation and mode; ~40 operations
@@ -34,7 +35,7 @@ def fuzz_app(
     tmp_path: Path, maps: dict[str, CorridorMap], graphs: dict[str, nx.DiGraph]
 ) -> Iterator[Any]:
     store = Store(f"sqlite:///{tmp_path}/fuzz.db")
-    orch = Orchestrator(maps, graphs, store=store)
+    orch = attach_desk(Orchestrator(maps, graphs), store)
     orch.add_vehicle("hn_01", "huu-nghi", "vn-spot-L1", 0.0)
     app = create_app(orch, hasher=FAST_HASHER)
     ensure_user(app, "admin")

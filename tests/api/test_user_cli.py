@@ -6,9 +6,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from smartgate.auth import Auth
-from smartgate.storage import opened
-from smartgate.user_cli import user_app
+from smartgate.cli.users import user_app
+from smartgate.operators.accounts import Auth
+from smartgate.storage.store import opened
 
 
 def test_user_add_then_login(tmp_path: Path) -> None:

@@ -12,8 +12,9 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from maps.corridor_map import CorridorMap
-from smartgate.orchestrator import Orchestrator
-from smartgate.storage import Store
+from smartgate.services.desk import attach_desk
+from smartgate.services.orchestrator import Orchestrator
+from smartgate.storage.store import Store
 from tests.apikit import FAST_HASHER, login
 from tests.persistence.samples import declaration
 
@@ -26,7 +27,7 @@ def client(
     tmp_path: Path, maps: dict[str, CorridorMap], graphs: dict[str, nx.DiGraph]
 ) -> Iterator[TestClient]:
     store = Store(f"sqlite:///{tmp_path}/api.db")
-    orch = Orchestrator(maps, graphs, store=store)
+    orch = attach_desk(Orchestrator(maps, graphs), store)
     with TestClient(create_app(orch, hasher=FAST_HASHER)) as c:
         yield login(c, "controller")
     store.close()

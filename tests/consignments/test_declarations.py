@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from fleet.consignments import (
+from fleet.cargo.consignments import (
     ConsignmentState,
     Direction,
     FruitKind,
     GoodsCategory,
     LabTest,
 )
-from fleet.declarations import (
+from fleet.cargo.declarations import (
     DeclarationError,
     canonical_declaration,
     conflicting_fields,

@@ -8,7 +8,7 @@ import string
 
 import pytest
 
-from fleet.iso6346 import (
+from fleet.cargo.iso6346 import (
     LETTER_VALUES,
     ContainerNumberError,
     check_digit,

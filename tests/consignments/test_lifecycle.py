@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from fleet.consignments import (
+from fleet.cargo.consignments import (
     NEEDS_CLEARANCE,
     PRE_CROSSING,
     TRANSITIONS,
@@ -31,7 +31,7 @@ from fleet.consignments import (
     release_target,
     transition,
 )
-from fleet.consignments import ConsignmentState as S
+from fleet.cargo.consignments import ConsignmentState as S
 
 DURIAN = Goods(GoodsCategory.FRUIT, FruitKind.DURIAN, 2.0, 5.0)
 MANGO = Goods(GoodsCategory.FRUIT, FruitKind.MANGO, 10.0, 13.0)

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import networkx as nx
 
-from fleet.consignments import ConsignmentState as S
-from fleet.dispatch import GraphTravelTimes
-from smartgate.consignment_desk import ConsignmentDesk
-from smartgate.demo_traffic import DemoTraffic
-from smartgate.storage import Store
+from fleet.cargo.consignments import ConsignmentState as S
+from fleet.cargo.dispatch import GraphTravelTimes
+from sim_worlds.demo_traffic import DemoTraffic
+from smartgate.services.desk import ConsignmentDesk
+from smartgate.storage.store import Store
 from tests.persistence.samples import YardFleet
 
 

@@ -14,7 +14,7 @@ import random
 
 import pytest
 
-from fleet.dispatch import (
+from fleet.cargo.dispatch import (
     DEFAULT_HORIZON_S,
     DEFAULT_LOW_SOC,
     DEFAULT_WAIT_WEIGHT,

@@ -9,7 +9,7 @@ from typing import Any
 import networkx as nx
 import pytest
 
-from fleet.consignments import (
+from fleet.cargo.consignments import (
     Consignment,
     Direction,
     FruitKind,
@@ -18,8 +18,8 @@ from fleet.consignments import (
     LabTest,
     transition,
 )
-from fleet.consignments import ConsignmentState as S
-from fleet.dispatch import (
+from fleet.cargo.consignments import ConsignmentState as S
+from fleet.cargo.dispatch import (
     REEFER,
     DispatchError,
     DispatchStatus,

@@ -18,7 +18,7 @@ from shapely import LineString
 from shapely.ops import substring
 
 from fleet.core import AckStatus, CommandAck, ModeCommand, ModeKind, RouteCommand
-from fleet.fleet_control import FleetControl
+from fleet.traffic.control import FleetControl
 from fleet.vehicles import VehicleReport
 
 ACCEL = 1.0

@@ -12,7 +12,7 @@ import networkx as nx
 import pytest
 
 from fleet.core import FleetError
-from fleet.fleet_control import FleetControl
+from fleet.traffic.control import FleetControl
 from fleet.vehicles import MissionStatus
 from tests.fleet_control.driver import World
 
@@ -181,8 +181,8 @@ def test_a_short_edge_does_not_hide_a_vehicle_standing_just_beyond_it(
     """Found in a traced Huu Nghi day: a vehicle reserved up to the VN customs stop
     line while the one ahead stood 4 m past it, beyond the 2 m edge from the stop line
     to the checkpoint's entry (fronts 21.8 m apart; a body and the 8 m gap is 24.5)."""
-    from fleet.fleet_control import _HeldIndex, _room_past
     from fleet.routing import fastest_route
+    from fleet.traffic.control import _HeldIndex, _room_past
 
     g = graphs["huu-nghi"]
     route = fastest_route(g, "vn-quarantine:entry@I-AUTO", "vn-customs:exit@I-AUTO")

@@ -8,17 +8,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from fleet.handoff_proto import handoff_pb2 as pb
-from fleet.handoff_session import (
+from fleet.handoff.proto import handoff_pb2 as pb
+from fleet.handoff.session import (
     HState,
     LinkState,
     PeerGrant,
     SessionConfig,
     Timing,
 )
-from smartgate.handoff_link import PATH, HandoffClient, HandoffEndpoint, client_ssl_context
-from smartgate.handoff_peer import PeerOptions, PeerRules, SimulatedSide
-from smartgate.handoff_store import HandoffStore
+from smartgate.link.peer import PeerOptions, PeerRules, SimulatedSide
+from smartgate.link.transport import PATH, HandoffClient, HandoffEndpoint, client_ssl_context
+from smartgate.storage.handoff_store import HandoffStore
 from tests.handoff import samples
 
 CORRIDORS = frozenset({"huu-nghi", "tan-thanh"})

@@ -9,8 +9,8 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fleet.handoff_codec import FrameError, decode_frame, encode_frame, validate_envelope
-from fleet.handoff_proto import handoff_pb2 as pb
+from fleet.handoff.codec import FrameError, decode_frame, encode_frame, validate_envelope
+from fleet.handoff.proto import handoff_pb2 as pb
 from tests.handoff import samples
 
 SEED = 20261123

@@ -16,10 +16,10 @@ import random
 import time
 from pathlib import Path
 
-from fleet.handoff_session import FINAL_STATES, HState, Role
-from smartgate.handoff_link import Faults
-from smartgate.handoff_peer import ReferencePeer
-from smartgate.handoff_store import HandoffStore
+from fleet.handoff.session import FINAL_STATES, HState, Role
+from smartgate.link.peer import ReferencePeer
+from smartgate.link.transport import Faults
+from smartgate.storage.handoff_store import HandoffStore
 from tests.handoff.linkkit import CN, VN, VnSide, cn_options, make_offer, wait_for
 from tools.devcerts import make_dev_pki
 

@@ -6,9 +6,9 @@ import asyncio
 import time
 from pathlib import Path
 
-from fleet.handoff_proto import handoff_pb2 as pb
-from fleet.handoff_session import EventKind, HState, Role
-from smartgate.handoff_peer import ReferencePeer, return_request
+from fleet.handoff.proto import handoff_pb2 as pb
+from fleet.handoff.session import EventKind, HState, Role
+from smartgate.link.peer import ReferencePeer, return_request
 from tests.handoff.linkkit import VnSide, cn_options, make_offer, wait_for
 from tools.devcerts import make_dev_pki
 

@@ -24,17 +24,17 @@ from hypothesis import strategies as st
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
-from fleet.handoff_codec import MAX_FRAME_SIZE, decode_frame, encode_frame, new_header
-from fleet.handoff_proto import handoff_pb2 as pb
-from fleet.handoff_session import (
+from fleet.handoff.codec import MAX_FRAME_SIZE, decode_frame, encode_frame, new_header
+from fleet.handoff.proto import handoff_pb2 as pb
+from fleet.handoff.session import (
     CLOSE_POLICY,
     CLOSE_PROTOCOL,
     CLOSE_RESEND,
     CLOSE_TOO_LARGE,
     HState,
 )
-from smartgate.handoff_link import PATH, SUBPROTOCOL, client_ssl_context
-from smartgate.handoff_peer import ReferencePeer
+from smartgate.link.peer import ReferencePeer
+from smartgate.link.transport import PATH, SUBPROTOCOL, client_ssl_context
 from tests.handoff import samples
 from tests.handoff.linkkit import VN, VnSide, cn_options, make_offer, wait_for
 from tools.devcerts import make_ca, make_dev_pki, make_peer_cert, write_pair

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from fleet.handoff_codec import (
+from fleet.handoff.codec import (
     MAX_TEXT_LEN,
     FrameError,
     decode_frame,
@@ -14,7 +14,7 @@ from fleet.handoff_codec import (
     error_envelope,
     is_valid_container_number,
 )
-from fleet.handoff_proto import handoff_pb2 as pb
+from fleet.handoff.proto import handoff_pb2 as pb
 from tests.handoff import samples
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from fleet.handoff_codec import decode_frame, encode_frame
-from fleet.handoff_proto import handoff_pb2 as pb
-from fleet.handoff_session import (
+from fleet.handoff.codec import decode_frame, encode_frame
+from fleet.handoff.proto import handoff_pb2 as pb
+from fleet.handoff.session import (
     CLOSE_POLICY,
     Event,
     EventKind,
@@ -27,8 +27,8 @@ from fleet.handoff_session import (
     parse_peer_uri,
     peer_uri,
 )
-from smartgate.handoff_peer import ZERO_LINE, return_request
-from smartgate.handoff_store import HandoffStore
+from smartgate.link.peer import ZERO_LINE, return_request
+from smartgate.storage.handoff_store import HandoffStore
 from tests.handoff.linkkit import CN, FAST, VN, make_offer
 
 T0 = 1_795_420_800.0  # 2026-11-23T08:00:00Z

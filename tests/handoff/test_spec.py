@@ -10,8 +10,8 @@ import pytest
 from google.protobuf import text_format
 from google.protobuf.descriptor import Descriptor, EnumDescriptor
 
-from fleet.handoff_codec import decode_frame, encode_frame
-from fleet.handoff_proto import handoff_pb2 as pb
+from fleet.handoff.codec import decode_frame, encode_frame
+from fleet.handoff.proto import handoff_pb2 as pb
 
 REPO = Path(__file__).resolve().parents[2]
 SPEC = (REPO / "docs" / "handoff-protocol.md").read_text(encoding="utf-8")

@@ -8,8 +8,8 @@ from collections.abc import Callable
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from fleet.handoff_codec import FrameError, decode_frame, encode_frame
-from fleet.handoff_proto import handoff_pb2 as pb
+from fleet.handoff.codec import FrameError, decode_frame, encode_frame
+from fleet.handoff.proto import handoff_pb2 as pb
 from tests.handoff import samples
 
 Mutator = Callable[[pb.Envelope], object]

@@ -11,14 +11,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from fleet.consignments import ConsignmentState
+from fleet.cargo.consignments import ConsignmentState
 from fleet.core import AckStatus, Command, CommandAck, ModeKind, RouteCommand
 from fleet.vehicles import VehicleReport
-from smartgate.handoff_agent import HandoffAgent, LoopThread, Stopper, start_handoff_agents
-from smartgate.handoff_peer import PeerRules, ReferencePeer
-from smartgate.orchestrator import Orchestrator
-from smartgate.storage import Store
-from smartgate.world import load_corridors
+from maps.corridors import load_corridors
+from smartgate.link.peer import PeerRules, ReferencePeer
+from smartgate.services.desk import attach_desk
+from smartgate.services.handoff_agent import HandoffAgent, LoopThread, Stopper, start_handoff_agents
+from smartgate.services.orchestrator import Orchestrator
+from smartgate.storage.store import Store
 from tests.fleet_control.driver import Car
 from tests.handoff.linkkit import FAST, cn_options
 from tests.persistence.samples import declaration
@@ -38,7 +39,7 @@ class Yard:
     def __init__(self, db: str, dt: float = 1.0) -> None:
         maps, graphs = load_corridors((CORRIDOR,))
         self.store = Store(db)
-        self.orch = Orchestrator(maps, graphs, store=self.store)
+        self.orch = attach_desk(Orchestrator(maps, graphs), self.store)
         assert self.orch.desk is not None
         self.desk = self.orch.desk
         self.dt = dt

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from fleet.consignments import ConsignmentState
-from fleet.handoff_session import HState, Role
-from smartgate.handoff_peer import PeerRules, return_request
+from fleet.cargo.consignments import ConsignmentState
+from fleet.handoff.session import HState, Role
+from smartgate.link.peer import PeerRules, return_request
 from tests.handoff_agent.kit import STOP_LINE, PeerThread, Yard, free_port, start_agent
 from tests.persistence.samples import declaration
 from tools.devcerts import make_dev_pki

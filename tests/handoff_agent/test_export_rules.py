@@ -5,7 +5,7 @@ from __future__ import annotations
 import networkx as nx
 import pytest
 
-from fleet.consignments import (
+from fleet.cargo.consignments import (
     Consignment,
     ConsignmentState,
     Direction,
@@ -14,8 +14,8 @@ from fleet.consignments import (
     GoodsCategory,
     LabTest,
 )
-from fleet.handoff_codec import new_header, validate_envelope
-from fleet.handoff_export import (
+from fleet.handoff.codec import new_header, validate_envelope
+from fleet.handoff.export import (
     ExportAction,
     export_offer,
     handoff_id_for,
@@ -25,9 +25,9 @@ from fleet.handoff_export import (
     wire_id,
     yard_goal,
 )
-from fleet.handoff_proto import handoff_pb2 as pb
-from fleet.handoff_session import Handoff, HState, LinkState, Role
-from smartgate.handoff_peer import PeerRules, decide
+from fleet.handoff.proto import handoff_pb2 as pb
+from fleet.handoff.session import Handoff, HState, LinkState, Role
+from smartgate.link.peer import PeerRules, decide
 
 S = ConsignmentState
 A = ExportAction

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import networkx as nx
 
-from fleet.mapf.baselines import independent_shortest_paths, prioritised_planning
-from fleet.mapf.checker import SWAP_CONFLICT, check_plan, count_conflicts, sum_of_costs
-from fleet.mapf.instance import MapfInstance
-from fleet.mapf.lacam import lacam
+from bench.mapf.baselines import independent_shortest_paths, prioritised_planning
+from bench.mapf.checker import SWAP_CONFLICT, check_plan, count_conflicts, sum_of_costs
+from bench.mapf.instance import MapfInstance
+from bench.mapf.lacam import lacam
 
 
 def test_independent_paths_on_a_swap_instance_conflict() -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import networkx as nx
 
-from fleet.mapf import checker
-from fleet.mapf.checker import (
+from bench.mapf import checker
+from bench.mapf.checker import (
     EMPTY_PATH,
     NON_EDGE,
     SWAP_CONFLICT,

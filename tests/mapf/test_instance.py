@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import networkx as nx
 
-from fleet.mapf.instance import CompactGraph, bfs_distances, distance_matrix, distance_tables
+from bench.mapf.instance import CompactGraph, bfs_distances, distance_matrix, distance_tables
 
 
 def test_compact_graph_keeps_node_order_and_direction() -> None:

@@ -9,11 +9,11 @@ from typing import Any
 import networkx as nx
 import pytest
 
+from bench.mapf.checker import check_plan, makespan, sum_of_costs
+from bench.mapf.instance import MapfInstance
+from bench.mapf.lacam import MapfResult, lacam, pibt_rollout
+from bench.mapf.movingai import load_map, load_scen
 from bench.mapf_grid import data_dir
-from fleet.mapf.checker import check_plan, makespan, sum_of_costs
-from fleet.mapf.instance import MapfInstance
-from fleet.mapf.lacam import MapfResult, lacam, pibt_rollout
-from fleet.mapf.movingai import load_map, load_scen
 
 MAPF_DIR = data_dir()
 

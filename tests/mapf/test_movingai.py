@@ -7,8 +7,8 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
+from bench.mapf.movingai import load_map, load_scen, parse_map, random_scenario
 from bench.mapf_grid import data_dir
-from fleet.mapf.movingai import load_map, load_scen, parse_map, random_scenario
 
 MAPF_DIR = data_dir()
 

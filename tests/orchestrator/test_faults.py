@@ -13,12 +13,12 @@ import networkx as nx
 import pytest
 
 from fleet.core import Command, FleetError, ModeCommand, ModeKind, ReportRefused
-from fleet.fleet_control import FleetControl
+from fleet.traffic.control import FleetControl
 from fleet.vehicles import VehicleReport, VehicleStatus
 from maps.corridor_map import CorridorMap
-from smartgate.alarms import vehicle_conditions
-from smartgate.orchestrator import Orchestrator
-from smartgate.storage import Store
+from smartgate.operators.alarms import vehicle_conditions
+from smartgate.services.orchestrator import Orchestrator
+from smartgate.storage.store import Store
 
 
 def _report(orch: Orchestrator, vid: str, stamp: float, **changes: Any) -> VehicleReport:

@@ -55,7 +55,7 @@ def run_vehicles(d: Path) -> None:
     vehicle reporting at 10-20 Hz at a few m/s would: dense enough for the core's
     progress tracking, however fast the simulation runs.
     """
-    from smartgate.world import load_corridors
+    from maps.corridors import load_corridors
 
     _, graphs = load_corridors()
     state: dict[str, dict[str, Any]] = {}
@@ -126,15 +126,16 @@ def run_orchestrator(db: str, port: int, d: Path) -> None:
     from api.app import create_app
     from fleet.core import AckStatus, Command, CommandAck, RouteCommand
     from fleet.vehicles import VehicleReport
-    from smartgate.orchestrator import Orchestrator
-    from smartgate.storage import Store
-    from smartgate.world import load_corridors
+    from maps.corridors import load_corridors
+    from smartgate.services.desk import attach_desk
+    from smartgate.services.orchestrator import Orchestrator
+    from smartgate.storage.store import Store
 
     maps, graphs = load_corridors()
     store = Store(db)
     store.append({"event": "orchestrator_started", "t": time.time(), "pid": os.getpid()})
     # Its stand-in vehicles drive whole paths and ignore reservations: no traffic planning.
-    orch = Orchestrator(maps, graphs, store=store, plan_traffic=False)
+    orch = attach_desk(Orchestrator(maps, graphs, plan_traffic=False), store)
     assert orch.desk is not None
     orch.desk.resend_after_s = 3.0
     orch.desk.recovery_timeout_s = 20.0

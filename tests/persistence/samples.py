@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from fleet.iso6346 import check_digit
-from smartgate.consignment_desk import VehicleSnapshot
+from fleet.cargo.iso6346 import check_digit
+from smartgate.services.desk import VehicleSnapshot
 
 PG_ENV = "SMARTGATE_TEST_PG_URL"
 

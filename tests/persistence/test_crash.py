@@ -25,10 +25,10 @@ from typing import Any
 import httpx
 import pytest
 
-from fleet.consignments import TRANSITIONS
-from fleet.consignments import ConsignmentState as S
-from smartgate.auth import Auth, UserExists
-from smartgate.storage import Store, opened
+from fleet.cargo.consignments import TRANSITIONS
+from fleet.cargo.consignments import ConsignmentState as S
+from smartgate.operators.accounts import Auth, UserExists
+from smartgate.storage.store import Store, opened
 from tests.persistence.databases import DATABASES
 from tests.persistence.samples import declaration, fresh_database
 

@@ -9,11 +9,11 @@ from typing import Any
 import networkx as nx
 import pytest
 
-from fleet.consignments import ConsignmentState as S
-from fleet.consignments import IllegalTransition, LabTest
-from fleet.dispatch import GraphTravelTimes
-from smartgate.consignment_desk import ConsignmentDesk, IntakeConflict
-from smartgate.storage import Store
+from fleet.cargo.consignments import ConsignmentState as S
+from fleet.cargo.consignments import IllegalTransition, LabTest
+from fleet.cargo.dispatch import GraphTravelTimes
+from smartgate.services.desk import ConsignmentDesk, IntakeConflict
+from smartgate.storage.store import Store
 from tests.persistence.databases import DATABASES
 from tests.persistence.samples import YardFleet, declaration, fresh_database
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from smartgate.cli import app
-from smartgate.consignment_desk import CSV_COLUMNS
-from smartgate.storage import Store
+from smartgate.cli.commands import app
+from smartgate.services.desk import CSV_COLUMNS
+from smartgate.storage.store import Store
 from tests.persistence.samples import container, declaration
 
 runner = CliRunner()

@@ -13,7 +13,8 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 
-from smartgate.storage import Base, Store, alembic_config
+from smartgate.storage.base import Base
+from smartgate.storage.store import Store, alembic_config
 from tests.persistence.databases import DATABASES
 from tests.persistence.samples import fresh_database
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from fleet.consignments import ConsignmentState as S
-from fleet.consignments import LabTest, transition
-from fleet.declarations import parse_declaration
-from smartgate.storage import ConsignmentRecord, DuplicateConsignment, Store, StoreConflict
+from fleet.cargo.consignments import ConsignmentState as S
+from fleet.cargo.consignments import LabTest, transition
+from fleet.cargo.declarations import parse_declaration
+from smartgate.storage.store import ConsignmentRecord, DuplicateConsignment, Store, StoreConflict
 from tests.persistence.databases import DATABASES
 from tests.persistence.samples import declaration, fresh_database
 

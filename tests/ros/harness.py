@@ -20,7 +20,7 @@ from ros_nodes import qos
 from ros_nodes.fleet_bridge import FleetBridgeNode
 from ros_nodes.guide_vehicle import GuideVehicleNode
 from ros_nodes.sim_world import SimWorldNode
-from smartgate.orchestrator import Orchestrator
+from smartgate.services.orchestrator import Orchestrator
 
 
 class Probe(Node):

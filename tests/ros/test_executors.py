@@ -10,7 +10,7 @@ from rclpy.node import Node
 from std_msgs.msg import Header
 
 from ros_nodes.executors import events_available, executor_kind
-from smartgate.runtime import spin_until
+from smartgate.cli.processes import spin_until
 
 pytestmark = pytest.mark.ros
 

@@ -18,12 +18,12 @@ from rclpy.executors import SingleThreadedExecutor
 from shapely import Point
 
 from fleet.routing import Route, fastest_route
-from fleet.timed_route import SeparationRules
+from fleet.traffic.timed_route import SeparationRules
 from maps.corridor_map import CorridorMap
 from ros_nodes.fleet_bridge import FleetBridgeNode
 from ros_nodes.guide_vehicle import GuideVehicleNode
 from ros_nodes.sim_world import SimWorldNode
-from smartgate.orchestrator import Orchestrator
+from smartgate.services.orchestrator import Orchestrator
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 RTF = 1.0

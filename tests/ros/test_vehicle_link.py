@@ -14,8 +14,8 @@ from fleet.vehicles import VehicleStatus
 from maps.corridor_map import CorridorMap
 from ros_nodes.markers import fleet_markers
 from ros_nodes.messages import route_command_msg
-from ros_nodes.path_follower import COMFORT_DECEL_MPS2
 from tests.ros.harness import World
+from vehicle.path_follower import COMFORT_DECEL_MPS2
 
 pytestmark = pytest.mark.ros
 RTF = 3.0

@@ -18,11 +18,11 @@ import networkx as nx
 import pytest
 
 from fleet.core import CommandAck, MissionCompleted, ModeCommand, RouteCommand
-from fleet.fleet_control import FleetControl
-from ros_nodes.vehicle_brain import VehicleBrain
-from sim_worlds.kinematics import KinematicVehicle
+from fleet.traffic.control import FleetControl
 from sim_worlds.simulator import load_world
 from sim_worlds.trace_checker import check_trace, trace_from_rows
+from vehicle.brain import VehicleBrain
+from vehicle.kinematics import KinematicVehicle
 
 START = {"hn_01": "vn-spot-L1", "hn_02": "vn-spot-L2"}
 GOALS = {"hn_01": "cn-customs:entry@E-AUTO", "hn_02": "handoff:exit@E-AUTO"}

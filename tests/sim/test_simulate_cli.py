@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from smartgate.simulate_cli import simulate_app
+from smartgate.cli.simulate import simulate_app
 
 runner = CliRunner()
 
@@ -107,7 +107,7 @@ def test_sweep_reports_a_run_that_fails_instead_of_calling_it_too_big(
     # An error escaping a run (a ValueError, like the planner's and fleet core's) once
     # read as "this fleet does not fit" (-1/day) and the sweep went on; only a fleet with
     # no place to start is that.
-    from fleet.traffic_planner import PlanError
+    from fleet.traffic.planner import PlanError
     from sim_worlds.simulator import Simulator
 
     def fail(*_a: object, **_k: object) -> None:

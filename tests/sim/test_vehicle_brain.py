@@ -6,8 +6,8 @@ import math
 
 from fleet.core import AckStatus, ModeKind
 from fleet.vehicles import VehicleMode
-from ros_nodes.vehicle_brain import ZERO_LINE_MARGIN_M, VehicleBrain
-from sim_worlds.kinematics import KinematicVehicle
+from vehicle.brain import ZERO_LINE_MARGIN_M, VehicleBrain
+from vehicle.kinematics import KinematicVehicle
 
 PATH = [(float(x), 0.0, x / 5.0) for x in range(0, 201, 10)]  # 200 m along +x at 5 m/s
 ZERO = [(120.0, -10.0), (120.0, 10.0)]  # a zero line across the path at x = 120

@@ -24,8 +24,8 @@ from typing import Any
 
 import pytest
 
-from smartgate.auth import Auth
-from smartgate.storage import opened
+from smartgate.operators.accounts import Auth
+from smartgate.storage.store import opened
 from tests.conftest import REPO
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]

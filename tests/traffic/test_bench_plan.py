@@ -6,7 +6,7 @@ import json
 
 from typer.testing import CliRunner
 
-from smartgate.cli import app
+from smartgate.cli.commands import app
 
 
 def test_quick_plan_benchmark_prints_one_json_object() -> None:

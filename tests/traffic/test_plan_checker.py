@@ -5,9 +5,9 @@ from __future__ import annotations
 import networkx as nx
 import pytest
 
-from fleet.plan_checker import Violation, check_plans
 from fleet.routing import fastest_route
-from fleet.timed_route import SeparationRules, TimedRoute
+from fleet.traffic.checker import Violation, check_plans
+from fleet.traffic.timed_route import SeparationRules, TimedRoute
 
 
 def plan(

@@ -13,9 +13,9 @@ import networkx as nx
 import pytest
 
 from bench.corridor_plan import make_instance, run_planner
-from fleet.plan_checker import check_plans
-from fleet.timed_route import TimedRoute
-from fleet.traffic_planner import PlanError, PlannerConfig, Priority, TrafficPlanner
+from fleet.traffic.checker import check_plans
+from fleet.traffic.planner import PlanError, PlannerConfig, Priority, TrafficPlanner
+from fleet.traffic.timed_route import TimedRoute
 
 HANDOFF = PlannerConfig(handoff_dwell_s=20.0)
 

@@ -10,15 +10,16 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from bench.corridor_plan import make_instance, probe_requests, yard_spots
-from fleet.timed_route import TimedRoute
-from fleet.traffic_planner import (
+from bench.corridor_plan import make_instance, probe_requests
+from fleet.traffic.planner import (
     PlannerConfig,
     TrafficPlanner,
     _Bank,
     _Map,
     _Motion,
 )
+from fleet.traffic.timed_route import TimedRoute
+from maps.lane_graph import yard_spots
 from tests.traffic.test_planner import HANDOFF, assert_safe, in_bays
 
 

@@ -30,7 +30,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from typer.testing import CliRunner
 
-from smartgate.user_cli import user_app
+from smartgate.cli.users import user_app
 from tests.conftest import REPO
 from tests.persistence.samples import declaration
 

@@ -1,0 +1,1 @@
+"""The handoff at the zero line: the session logic (custody, outbox, dedup) and export rules."""

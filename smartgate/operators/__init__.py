@@ -1,0 +1,1 @@
+"""Operator features: accounts and sessions, the audit chain, alarms, KPIs."""

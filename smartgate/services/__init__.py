@@ -1,0 +1,1 @@
+"""Services: the orchestrator (the core behind a lock), the consignment desk, the handoff agent."""

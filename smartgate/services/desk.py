@@ -1,0 +1,994 @@
+"""The consignment desk: intake, clearance, dispatch and trips, each step persisted.
+
+A thin adapter around the pure core (``fleet.cargo.consignments``, ``fleet.cargo.declarations``,
+``fleet.cargo.dispatch``): it decides nothing the core does not, it only puts the
+core's decisions into the database and the fleet, in that order. Every change
+to a consignment is one transaction (state, transitions, log entries), written
+before any command goes out; so after a crash at any instant the database
+says at least as much as the vehicles were told, and the vehicles' own
+reports settle the rest.
+
+A consignment's trip, driven by :meth:`ConsignmentDesk.tick` from the bound
+vehicle's reports (the same rules run in normal operation and in recovery)::
+
+    queued, bound     vehicle idle at pickup  -> loaded -> in_transit, sent to the drop
+    loaded            vehicle idle at pickup  -> in_transit, sent to the drop
+    in_transit        vehicle idle at drop    -> at_zero_line (waits for the other side)
+    refused           vehicle idle at pickup  -> returned, vehicle freed
+    held after load   vehicle idle at the inspection spot -> vehicle freed (goods unloaded)
+    otherwise         vehicle idle elsewhere  -> (re)send it where it should be
+
+The gate: only ``queued`` consignments whose clearance is complete become dispatch
+jobs (``fleet.cargo.dispatch.job_from_consignment``), and the lifecycle refuses every
+step toward the line without clearance; a clearance withdrawn on the way holds
+the consignment.
+
+Crash safety: at start the desk loads every consignment not yet received.
+Those bound to a vehicle are *recovering*: no new dispatch happens until each
+has been reconciled with its vehicle's report, or its vehicle stayed silent
+for ``recovery_timeout_s`` and it was held for attention.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import csv
+import json
+import threading
+import time
+import zlib
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from fleet.cargo.consignments import (
+    Consignment,
+    ConsignmentError,
+    ConsignmentState,
+    Direction,
+    LabTest,
+    clearance_problems,
+    transition,
+)
+from fleet.cargo.consignments import release as release_consignment
+from fleet.cargo.declarations import DeclarationError, conflicting_fields, parse_declaration
+from fleet.cargo.dispatch import (
+    REEFER,
+    STOP_LINE_FOR,
+    DispatchStatus,
+    FleetVehicle,
+    Job,
+    NotDispatchable,
+    TravelTimes,
+    dispatch,
+    job_from_consignment,
+)
+from smartgate.storage.store import ConsignmentRecord, DuplicateConsignment, Store, StoreConflict
+
+if TYPE_CHECKING:
+    from smartgate.services.orchestrator import Orchestrator
+
+S = ConsignmentState
+DESK = "smartgate:desk"
+RECOVERY = "smartgate:recovery"
+LOADING_SPOTS = ("L1", "L2", "L3", "L4")
+# Before loading, nothing is on the vehicle: a hold or a lost vehicle simply frees it.
+NOT_LOADED = frozenset({S.DECLARED, S.CLEARED, S.QUEUED})
+
+__all__ = [
+    "ConsignmentDesk",
+    "DeclarationError",
+    "DeskError",
+    "FleetPort",
+    "IntakeConflict",
+    "IntakeResult",
+    "OrchestratorFleet",
+    "UnknownConsignment",
+    "VehicleProfile",
+    "VehicleSnapshot",
+    "attach_desk",
+    "desk_for",
+]
+
+
+class DeskError(ValueError):
+    """A request the desk refuses; the message is for the requester."""
+
+
+class UnknownConsignment(DeskError):
+    pass
+
+
+class IntakeConflict(DeskError):
+    """A resend of a known declaration (or id) that differs from what is stored."""
+
+    def __init__(self, existing_id: str, fields: list[str]) -> None:
+        self.existing_id = existing_id
+        self.fields = fields
+        super().__init__(
+            f"declaration conflicts with consignment {existing_id} already received: "
+            f"different {', '.join(fields)}"
+        )
+
+
+@dataclass(frozen=True)
+class VehicleSnapshot:
+    """What the fleet reports about one vehicle, as the desk needs it."""
+
+    id: str
+    corridor: str
+    online: bool  # reporting now
+    busy: bool  # driving (a mission, or still moving)
+    node: str | None  # guide-graph node it stands at, when stopped on one
+
+
+class FleetPort(Protocol):
+    """The desk's view of the fleet: reports in, go-to commands out."""
+
+    def snapshots(self) -> Mapping[str, VehicleSnapshot]: ...
+
+    def send_to(self, vehicle_id: str, goal: str, now: float) -> None: ...
+
+
+@dataclass(frozen=True)
+class VehicleProfile:
+    """Registry data the dispatcher needs and vehicles do not report (yet)."""
+
+    corridor: str
+    home_node: str
+    charging_node: str
+    capabilities: frozenset[str] = frozenset({REEFER})
+    battery_soc: float = 1.0
+    battery_kwh: float = 200.0
+    consumption_kwh_per_km: float = 1.2
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    record: ConsignmentRecord
+    created: bool  # False: the same declaration was already here (an idempotent resend)
+
+
+class ConsignmentDesk:
+    def __init__(
+        self,
+        store: Store,
+        fleet: FleetPort,
+        travel: TravelTimes,
+        corridors: Collection[str],
+        nodes: Mapping[str, Collection[str]],
+        *,
+        clock: Callable[[], float] = time.time,
+        recovery_timeout_s: float = 60.0,
+        resend_after_s: float = 15.0,
+    ) -> None:
+        """``nodes``: corridor -> guide-graph nodes (to pick loading and inspection spots).
+
+        ``clock`` stamps the records (wall-clock seconds by default, so events keep
+        going forward across restarts); the fleet's own time is passed to :meth:`tick`.
+        """
+        self.store = store
+        self.fleet = fleet
+        self.travel = travel
+        self.corridors = frozenset(corridors)
+        self.nodes = {c: frozenset(ns) for c, ns in nodes.items()}
+        self.clock = clock
+        self.recovery_timeout_s = recovery_timeout_s
+        self.resend_after_s = resend_after_s
+        self.lock = threading.RLock()
+        self.records: dict[str, ConsignmentRecord] = {}
+        self.profiles: dict[str, VehicleProfile] = {}
+        self.recovering: set[str] = set()
+        self._recovery_started: float | None = None
+        self._sent: dict[str, tuple[str, float]] = {}  # vehicle -> (goal, clock time sent)
+        self._after_commit: list[Callable[[], None]] = []  # commands held until the commit
+        # Vehicles in the other side's custody (set by the handoff agent): never dispatched.
+        self.away: frozenset[str] = frozenset()
+        self.load()
+
+    # -- start ------------------------------------------------------------------
+    def load(self) -> None:
+        """Read every consignment not yet received; bound ones must be recovered first."""
+        with self.lock:
+            recs = self.store.consignments(exclude_states=[S.RECEIVED.value])
+            self.records = {r.id: r for r in recs}
+            self.recovering = {r.id for r in recs if r.vehicle_id is not None}
+            self._recovery_started = None
+            for vid, row in self.store.vehicles().items():
+                if row.home_node and row.charging_node:
+                    self.profiles[vid] = VehicleProfile(
+                        corridor=row.corridor,
+                        home_node=row.home_node,
+                        charging_node=row.charging_node,
+                        capabilities=frozenset(row.capabilities or ()),
+                        battery_soc=row.battery_soc if row.battery_soc is not None else 1.0,
+                        battery_kwh=row.battery_kwh or 200.0,
+                        consumption_kwh_per_km=row.consumption_kwh_per_km or 1.2,
+                    )
+
+    def register_vehicle(
+        self, vehicle_id: str, corridor: str, home_node: str, **profile: Any
+    ) -> VehicleProfile:
+        """Add or update a vehicle in the registry (persisted); charging defaults to home."""
+        p = VehicleProfile(
+            corridor=corridor,
+            home_node=home_node,
+            charging_node=profile.pop("charging_node", None) or home_node,
+            **profile,
+        )
+        with self.lock:
+            self.store.register_vehicle(
+                vehicle_id,
+                corridor,
+                home_node=p.home_node,
+                charging_node=p.charging_node,
+                capabilities=sorted(p.capabilities),
+                battery_soc=p.battery_soc,
+                battery_kwh=p.battery_kwh,
+                consumption_kwh_per_km=p.consumption_kwh_per_km,
+            )
+            self.profiles[vehicle_id] = p
+        return p
+
+    # -- intake -----------------------------------------------------------------
+    def intake(self, data: object, *, actor: str) -> IntakeResult:
+        """Validate and store a declaration; the same one again returns the stored one.
+
+        Raises :class:`DeclarationError` (invalid) or :class:`IntakeConflict` (a
+        known declaration number or id with different content).
+        """
+        with self.lock:
+            result = intake(
+                self.store, data, corridors=self.corridors, now=self.clock(), actor=actor
+            )
+            if result.created:
+                self.records[result.record.id] = result.record
+                return result
+            return IntakeResult(self.records.get(result.record.id, result.record), created=False)
+
+    # -- clearance and holds ------------------------------------------------------
+    def customs(self, cid: str, *, cleared: bool, actor: str, reason: str) -> ConsignmentRecord:
+        def apply(rec: ConsignmentRecord, now: float) -> None:
+            rec.consignment.customs_cleared = cleared
+            self._after_clearance(rec, now, actor, f"customs: {reason}", granted=cleared)
+
+        return self._change(cid, apply)
+
+    def quarantine(
+        self, cid: str, *, cleared: bool, certificate: str | None, actor: str, reason: str
+    ) -> ConsignmentRecord:
+        def apply(rec: ConsignmentRecord, now: float) -> None:
+            c = rec.consignment
+            c.quarantine_cleared = cleared
+            if certificate is not None:
+                c.quarantine_certificate = certificate
+            self._after_clearance(rec, now, actor, f"quarantine: {reason}", granted=cleared)
+
+        return self._change(cid, apply)
+
+    def lab_certificate(
+        self, cid: str, *, test: LabTest, certificate: str | None, actor: str, reason: str
+    ) -> ConsignmentRecord:
+        """Record (or, with None, withdraw) a lab certificate, e.g. durian's cadmium test."""
+
+        def apply(rec: ConsignmentRecord, now: float) -> None:
+            labs = rec.consignment.lab_certificates
+            if certificate is None:
+                labs.pop(test, None)
+            else:
+                labs[test] = certificate
+            self._after_clearance(
+                rec, now, actor, f"lab {test.value}: {reason}", granted=certificate is not None
+            )
+
+        return self._change(cid, apply)
+
+    def set_priority(
+        self, cid: str, priority: int, *, actor: str, reason: str
+    ) -> ConsignmentRecord:
+        """Re-prioritise (0..9): the dispatcher serves higher first among goods equally
+        perishable. Not a lifecycle transition, so it goes to the desk's event log."""
+        if not 0 <= priority <= 9:
+            raise DeskError(f"priority must be 0..9, not {priority}")
+
+        def apply(rec: ConsignmentRecord, now: float) -> None:
+            before = rec.consignment.priority
+            rec.consignment.priority = priority
+            entry = {"event": "consignment_reprioritised", "consignment_id": cid, "t": now}
+            entry |= {"from": before, "to": priority, "actor": actor, "reason": reason}
+            rec.log.append(entry)
+
+        return self._change(cid, apply)
+
+    def hold(self, cid: str, *, actor: str, reason: str) -> ConsignmentRecord:
+        return self._change(cid, lambda rec, now: self._hold(rec, now, actor, reason))
+
+    def release(self, cid: str, *, actor: str, reason: str) -> ConsignmentRecord:
+        def apply(rec: ConsignmentRecord, now: float) -> None:
+            c = rec.consignment
+            if c.state is not S.HELD:
+                raise DeskError(f"consignment {cid} is {c.state}, not held")
+            release_consignment(c, now=now, actor=actor, reason=reason)
+            rec.attention = None  # released to cleared: the next tick queues it
+
+        return self._change(cid, apply)
+
+    def handover(
+        self,
+        cid: str,
+        *,
+        accepted: bool,
+        actor: str,
+        reason: str,
+        attention: str | None = None,
+        release_vehicle: bool = True,
+    ) -> ConsignmentRecord:
+        """The other side's answer at the zero line: custody passes, or it is refused.
+
+        ``attention``: what an operator must know (e.g. the vehicle holds at the stop line
+        because the map has no way back before km 0), shown with the record.
+        ``release_vehicle``: on acceptance, let the vehicle cross with its load (False when
+        the caller, the handoff link, does that itself)."""
+
+        def apply(rec: ConsignmentRecord, now: float) -> None:
+            self._step(rec, S.HANDED_OVER if accepted else S.REFUSED, now, actor, reason)
+            if attention is not None:
+                rec.attention = attention
+            if accepted:
+                vid = rec.vehicle_id
+                self._unbind(rec, now, "custody passed to the other side")
+                cross = getattr(self.fleet, "let_cross", None)  # the vehicle goes with it
+                if vid is not None and cross is not None and release_vehicle:
+                    self._after_commit.append(lambda: cross(vid, rec.consignment.id))
+
+        return self._change(cid, apply)
+
+    def received(self, cid: str, *, actor: str, reason: str) -> ConsignmentRecord:
+        rec = self._change(cid, lambda r, now: self._step(r, S.RECEIVED, now, actor, reason))
+        with self.lock:
+            self.records.pop(cid, None)  # final: no longer the desk's business
+        return rec
+
+    # -- reads ------------------------------------------------------------------
+    def get(self, cid: str) -> ConsignmentRecord:
+        with self.lock:
+            rec = self.records.get(cid)
+        if rec is None:
+            rec = self.store.consignment(cid)
+        if rec is None:
+            raise UnknownConsignment(f"unknown consignment {cid!r}")
+        return rec
+
+    def find(
+        self,
+        *,
+        state: str | None = None,
+        corridor: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[ConsignmentRecord]:
+        return self.store.consignments(
+            states=[state] if state else [], corridor=corridor, limit=limit, offset=offset
+        )
+
+    # -- the loop -----------------------------------------------------------------
+    def tick(self, fleet_now: float) -> None:
+        """One round: recover, advance trips, queue cleared ones, then dispatch.
+
+        ``fleet_now`` is the fleet's clock, passed on with commands.
+        """
+        with self.lock:
+            snaps = self.fleet.snapshots()
+            now = self.clock()
+            if self.recovering and self._recovery_started is None:
+                self._recovery_started = now
+                self._log(now, {"event": "recovery_started", "bound": sorted(self.recovering)})
+            for rec in sorted(self.records.values(), key=lambda r: r.id):
+                if rec.vehicle_id is not None:
+                    self._guarded(self._trip, rec, snaps.get(rec.vehicle_id), fleet_now)
+            if self.recovering:
+                return  # nothing new moves until every vehicle in flight is accounted for
+            for rec in sorted(self.records.values(), key=lambda r: r.id):
+                c = rec.consignment
+                if c.state is S.CLEARED and not clearance_problems(c):
+                    self._guarded(
+                        self._change,
+                        rec.id,
+                        lambda r, t: self._step(r, S.QUEUED, t, DESK, "waiting in the yard"),
+                    )
+            self._dispatch(snaps, fleet_now)
+
+    def _guarded(self, fn: Callable[..., object], *args: Any) -> None:
+        """Run one consignment's step; a refusal is logged and retried next tick, and
+        does not stop the others."""
+        try:
+            fn(*args)
+        except (ConsignmentError, StoreConflict, DeskError) as e:
+            self._log(self.clock(), {"event": "desk_step_failed", "why": str(e)})
+
+    def _trip(self, rec: ConsignmentRecord, snap: VehicleSnapshot | None, fleet_now: float) -> None:
+        vid = rec.vehicle_id
+        assert vid is not None
+        c = rec.consignment
+        now = self.clock()
+        if snap is None or not snap.online:
+            if rec.id in self.recovering and self._recovery_timed_out(now):
+                self._change(rec.id, lambda r, t: self._lost(r, t))
+                self._recovered(rec.id, now, f"vehicle {vid} silent: given up")
+            return
+        if snap.busy:
+            self._recovered(rec.id, now, "its vehicle is driving")
+            return
+        target = self._target(rec)
+        if target is None:
+            self._recovered(rec.id, now, "nothing to do")
+            return
+        if snap.node == target:
+            if c.state is not S.AT_ZERO_LINE:  # there: it waits for the other side
+                self._change(rec.id, lambda r, t: self._arrived(r, t, fleet_now))
+            self._recovered(rec.id, now, f"vehicle {vid} reported at {target}")
+            return
+        sent = self._sent.get(vid)
+        if sent is None or sent[0] != target or now - sent[1] >= self.resend_after_s:
+            self._send(vid, target, fleet_now, now, why=f"{c.id} is {c.state}")
+        self._recovered(rec.id, now, f"vehicle {vid} sent to {target}")
+
+    def _target(self, rec: ConsignmentRecord) -> str | None:
+        """Where the bound vehicle should stand for the consignment's next step."""
+        c = rec.consignment
+        if c.state is S.REFUSED and rec.attention is not None:
+            return None  # refused with no way back (see handover): it holds for an operator
+        if c.state in (S.QUEUED, S.LOADED, S.REFUSED):
+            return rec.pickup
+        if c.state in (S.IN_TRANSIT, S.AT_ZERO_LINE):
+            return STOP_LINE_FOR[c.direction]
+        if c.state is S.HELD:
+            return self._inspection_spot(c)
+        return None
+
+    def _arrived(self, rec: ConsignmentRecord, now: float, fleet_now: float) -> None:
+        c, vid = rec.consignment, rec.vehicle_id
+        assert vid is not None
+        drop = STOP_LINE_FOR[c.direction]
+        if c.state is S.QUEUED:
+            self._step(rec, S.LOADED, now, DESK, f"lifted onto vehicle {vid} at {rec.pickup}")
+        if c.state is S.LOADED:
+            self._step(rec, S.IN_TRANSIT, now, DESK, f"vehicle {vid} leaves for {drop}")
+            rec.log.append({"event": "consignment_sent", "consignment_id": c.id, "t": now})
+            self._after_commit.append(lambda: self._send(vid, drop, fleet_now, now, why=c.id))
+        elif c.state is S.IN_TRANSIT:
+            self._step(rec, S.AT_ZERO_LINE, now, DESK, f"vehicle {vid} stopped at {drop}")
+        elif c.state is S.REFUSED:
+            self._step(rec, S.RETURNED, now, DESK, f"vehicle {vid} brought it back to {rec.pickup}")
+            self._unbind(rec, now, "returned to the yard")
+        elif c.state is S.HELD:
+            self._unbind(rec, now, f"unloaded at the inspection zone ({self._inspection_spot(c)})")
+
+    def _lost(self, rec: ConsignmentRecord, now: float) -> None:
+        c, vid = rec.consignment, rec.vehicle_id
+        why = f"vehicle {vid} did not report within {self.recovery_timeout_s:g} s after a restart"
+        if c.state in NOT_LOADED:
+            self._unbind(rec, now, why + "; nothing was loaded")
+            return
+        rec.attention = why + f"; consignment was {c.state}: find the goods"
+        if c.state is not S.HELD:
+            transition(c, S.HELD, now=now, actor=RECOVERY, reason=rec.attention)
+
+    def _recovery_timed_out(self, now: float) -> bool:
+        start = self._recovery_started
+        return start is not None and now - start >= self.recovery_timeout_s
+
+    def _recovered(self, cid: str, now: float, how: str) -> None:
+        if cid in self.recovering:
+            self.recovering.discard(cid)
+            self._log(now, {"event": "consignment_recovered", "consignment_id": cid, "how": how})
+            if not self.recovering:
+                self._log(now, {"event": "recovery_complete"})
+
+    def _dispatch(self, snaps: Mapping[str, VehicleSnapshot], fleet_now: float) -> None:
+        bound = {r.vehicle_id for r in self.records.values() if r.vehicle_id is not None}
+        vehicles = []
+        for vid, s in sorted(snaps.items()):
+            p = self.profiles.get(vid)
+            if p is None or not s.online or s.busy or s.node is None or vid in bound:
+                continue
+            if vid in self.away:
+                continue
+            vehicles.append(
+                FleetVehicle(
+                    id=vid,
+                    corridor=s.corridor,
+                    node=s.node,
+                    charging_node=p.charging_node,
+                    battery_soc=p.battery_soc,
+                    battery_kwh=p.battery_kwh,
+                    consumption_kwh_per_km=p.consumption_kwh_per_km,
+                    capabilities=p.capabilities,
+                    status=DispatchStatus.IDLE,
+                )
+            )
+        jobs: list[Job] = []
+        pickups: dict[str, str] = {}
+        for rec in self.records.values():
+            c = rec.consignment
+            if c.state is not S.QUEUED or rec.vehicle_id is not None:
+                continue
+            pickup = rec.pickup or self._loading_spot(c)
+            if pickup is None:
+                continue
+            try:
+                jobs.append(job_from_consignment(c, pickup))  # the gate: cleared and queued only
+            except NotDispatchable:
+                continue
+            pickups[c.id] = pickup
+        if not vehicles or not jobs:
+            return
+        plan = dispatch(vehicles, jobs, self.travel, self.clock())
+        for a in plan.assignments:
+            now = self.clock()
+
+            def bind(rec: ConsignmentRecord, t: float, a: Any = a) -> None:
+                if rec.consignment.state is not S.QUEUED or rec.vehicle_id is not None:
+                    raise DeskError(f"consignment {rec.id} is no longer waiting")
+                rec.vehicle_id = a.vehicle_id
+                rec.pickup = pickups[rec.id]
+                rec.log.append(
+                    {
+                        "event": "consignment_assigned",
+                        "consignment_id": rec.id,
+                        "vehicle_id": a.vehicle_id,
+                        "pickup": rec.pickup,
+                        "eta_s": round(a.eta_s, 1),
+                        "t": t,
+                    }
+                )
+
+            try:
+                self._change(a.job_id, bind)
+            except (DeskError, StoreConflict):
+                continue
+            self._send(a.vehicle_id, pickups[a.job_id], fleet_now, now, why=a.job_id)
+
+    # -- helpers ----------------------------------------------------------------
+    def _change(
+        self, cid: str, apply: Callable[[ConsignmentRecord, float], None]
+    ) -> ConsignmentRecord:
+        """Apply ``apply`` to a copy, persist it in one transaction, then adopt it.
+
+        Nothing in memory changes if ``apply`` or the write fails; commands queued
+        by ``apply`` go out only after the commit.
+        """
+        with self.lock:
+            current = self.records.get(cid) or self.store.consignment(cid)
+            if current is None:
+                raise UnknownConsignment(f"unknown consignment {cid!r}")
+            work = copy.deepcopy(current)
+            now = max(self.clock(), work.consignment.last_changed_at)
+            self._after_commit = []
+            try:
+                apply(work, now)
+                self.store.save_consignment(work)
+            except StoreConflict:
+                fresh = self.store.consignment(cid)  # someone else wrote it: believe the DB
+                if fresh is not None and fresh.consignment.state is not S.RECEIVED:
+                    self.records[cid] = fresh
+                raise
+            if work.consignment.state is not S.RECEIVED:
+                self.records[cid] = work
+            for command in self._after_commit:
+                command()
+            self._after_commit = []
+            return work
+
+    def _step(
+        self, rec: ConsignmentRecord, to: ConsignmentState, now: float, actor: str, reason: str
+    ) -> None:
+        transition(rec.consignment, to, now=now, actor=actor, reason=reason)
+
+    def _after_clearance(
+        self, rec: ConsignmentRecord, now: float, actor: str, reason: str, *, granted: bool
+    ) -> None:
+        c = rec.consignment
+        problems = clearance_problems(c)
+        if c.state is S.DECLARED and not problems:
+            self._step(rec, S.CLEARED, now, actor, reason)
+        elif not granted and c.state not in (S.DECLARED, S.HELD) and problems:
+            # Withdrawn after the fact: stop it before it reaches the line.
+            if c.state in (S.HANDED_OVER, S.RECEIVED):
+                raise DeskError(f"consignment {c.id} has already crossed; {reason}")
+            self._hold(rec, now, actor, f"{reason} (clearance withdrawn)")
+
+    def _hold(self, rec: ConsignmentRecord, now: float, actor: str, reason: str) -> None:
+        before = rec.consignment.state
+        transition(rec.consignment, S.HELD, now=now, actor=actor, reason=reason)
+        if rec.vehicle_id is not None and (
+            before in NOT_LOADED or self._inspection_spot(rec.consignment) is None
+        ):
+            self._unbind(rec, now, f"held before loading: {reason}")
+
+    def _unbind(self, rec: ConsignmentRecord, now: float, why: str) -> None:
+        if rec.vehicle_id is None:
+            return
+        rec.log.append(
+            {
+                "event": "consignment_unassigned",
+                "consignment_id": rec.id,
+                "vehicle_id": rec.vehicle_id,
+                "why": why,
+                "t": now,
+            }
+        )
+        rec.vehicle_id = None
+
+    def _send(self, vid: str, goal: str, fleet_now: float, now: float, *, why: str) -> None:
+        self._sent[vid] = (goal, now)
+        try:
+            self.fleet.send_to(vid, goal, fleet_now)
+        except ValueError as e:  # e.g. the fleet refuses (busy, offline): retried later
+            self._log(
+                now,
+                {"event": "command_refused", "vehicle_id": vid, "goal": goal, "why": f"{why}: {e}"},
+            )
+
+    def _log(self, now: float, entry: dict[str, Any]) -> None:
+        self.store.append({"t": now, **entry})
+
+    def _side(self, c: Consignment) -> str:
+        return "vn" if c.direction is Direction.EXPORT else "cn"
+
+    def _loading_spot(self, c: Consignment) -> str | None:
+        """A loading spot on the consignment's origin side, spread by a stable hash of its id."""
+        nodes = self.nodes.get(c.corridor, frozenset())
+        spots = [f"{self._side(c)}-spot-{s}" for s in LOADING_SPOTS]
+        spots = [s for s in spots if s in nodes]
+        if not spots:
+            return None
+        return spots[zlib.crc32(c.id.encode()) % len(spots)]
+
+    def _inspection_spot(self, c: Consignment) -> str | None:
+        spot = f"{self._side(c)}-spot-X1"
+        return spot if spot in self.nodes.get(c.corridor, frozenset()) else None
+
+
+def records_view(recs: Iterable[ConsignmentRecord]) -> list[dict[str, Any]]:
+    return [record_view(r) for r in recs]
+
+
+def record_view(rec: ConsignmentRecord, *, history: bool = False) -> dict[str, Any]:
+    """The API view of a consignment (JSON-ready)."""
+    c = rec.consignment
+    g = c.goods
+    out: dict[str, Any] = {
+        "id": c.id,
+        "customs_declaration": c.customs_declaration,
+        "container_number": c.container_number,
+        "seal_number": c.seal_number,
+        "goods": {
+            "category": g.category.value,
+            "fruit_kind": g.fruit_kind.value if g.fruit_kind else None,
+            "temperature_c": (
+                {"min": g.temp_min_c, "max": g.temp_max_c} if g.temp_min_c is not None else None
+            ),
+        },
+        "direction": c.direction.value,
+        "corridor": c.corridor,
+        "gross_weight_kg": c.gross_weight_kg,
+        "priority": c.priority,
+        "state": c.state.value,
+        "clearance": {
+            "customs": c.customs_cleared,
+            "quarantine": c.quarantine_cleared,
+            "quarantine_certificate": c.quarantine_certificate,
+            "lab_certificates": {t.value: n for t, n in sorted(c.lab_certificates.items())},
+            "problems": clearance_problems(c),
+        },
+        "vehicle_id": rec.vehicle_id,
+        "pickup": rec.pickup,
+        "attention": rec.attention,
+        "declared_at": c.declared_at,
+        "updated_at": c.last_changed_at,
+    }
+    if history:
+        out["history"] = [
+            {
+                "from": e.from_state.value,
+                "to": e.to_state.value,
+                "at": e.at,
+                "actor": e.actor,
+                "reason": e.reason,
+            }
+            for e in c.history
+        ]
+    return out
+
+
+# -- intake, shared by the API and the bulk import -------------------------------
+
+
+def intake(
+    store: Store, data: object, *, corridors: Collection[str], now: float, actor: str
+) -> IntakeResult:
+    """Validate ``data`` and store it as a new consignment, unless it is already there.
+
+    Idempotent by customs declaration number (and id): the same declaration again
+    returns the stored consignment (``created`` False); one that differs raises
+    :class:`IntakeConflict` naming the fields. The unique constraints decide races.
+    """
+    c = parse_declaration(data, corridors=corridors, now=now)
+    assert isinstance(data, Mapping)  # parse_declaration accepts only objects
+    known = _known(store, c, data)
+    if known is not None:
+        return known
+    rec = ConsignmentRecord(
+        c,
+        declaration=dict(data),
+        log=[
+            {
+                "event": "consignment_declared",
+                "consignment_id": c.id,
+                "customs_declaration": c.customs_declaration,
+                "actor": actor,
+                "t": c.declared_at,
+            }
+        ],
+    )
+    try:
+        store.create_consignment(rec)
+    except DuplicateConsignment:  # another writer got there first: compare with it
+        known = _known(store, c, data)
+        if known is None:
+            raise
+        return known
+    return IntakeResult(rec, created=True)
+
+
+def _known(store: Store, c: Consignment, data: Mapping[str, Any]) -> IntakeResult | None:
+    """The stored consignment with ``c``'s declaration number (or id), if any.
+
+    Idempotency compares the messages as sent (normalised), not the parsed
+    objects, so a conflict names the fields the sender changed.
+    """
+    for existing in (
+        store.consignment_by_declaration(c.customs_declaration),
+        store.consignment(c.id),
+    ):
+        if existing is None:
+            continue
+        diff = conflicting_fields(existing.declaration, data)
+        if diff:
+            raise IntakeConflict(existing.id, diff)
+        return IntakeResult(existing, created=False)
+    return None
+
+
+# -- bulk import -------------------------------------------------------------------
+
+CSV_COLUMNS = (
+    "id",
+    "container_number",
+    "seal_number",
+    "category",
+    "fruit_kind",
+    "temp_min_c",
+    "temp_max_c",
+    "direction",
+    "corridor",
+    "customs_declaration",
+    "gross_weight_kg",
+    "priority",
+    "quarantine_certificate",
+    "lab_cadmium",
+    "lab_auramine_o",
+)
+
+
+class BulkImportError(DeskError):
+    """A file that cannot be imported; ``problems`` are (row number, message)."""
+
+    def __init__(self, problems: list[tuple[int, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"row {n}: {m}" for n, m in problems))
+
+
+@dataclass
+class ImportReport:
+    created: list[str]
+    already: list[str]  # the same declaration was already stored
+    skipped: list[tuple[int, str]]  # (row number, why), with skip_bad only
+
+
+def read_declarations(path: Path) -> list[tuple[int, object]]:
+    """(row number, declaration) from a CSV (header: :data:`CSV_COLUMNS`) or JSON list.
+
+    CSV rows are numbered as a spreadsheet shows them (the header is row 1);
+    JSON items from 1. Empty CSV cells are absent fields; numbers stay text
+    when they do not parse, so validation names the field.
+    """
+    if path.suffix.lower() == ".json":
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(data, dict) and "declarations" in data:
+            data = data["declarations"]
+        if not isinstance(data, list):
+            raise BulkImportError([(0, "a JSON file must hold a list of declarations")])
+        return list(enumerate(data, start=1))
+    if path.suffix.lower() != ".csv":
+        raise BulkImportError([(0, f"{path.name}: expected a .csv or .json file")])
+    with path.open(newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        header = reader.fieldnames or []
+        unknown = [h for h in header if h not in CSV_COLUMNS]
+        if unknown or not header:
+            raise BulkImportError(
+                [
+                    (
+                        1,
+                        f"unknown column(s) {', '.join(unknown) or '(none)'}; expected "
+                        + ",".join(CSV_COLUMNS),
+                    )
+                ]
+            )
+        return [(n, _row_to_declaration(row)) for n, row in enumerate(reader, start=2)]
+
+
+def _row_to_declaration(row: Mapping[str, str | None]) -> dict[str, Any]:
+    cell = {k: (v or "").strip() for k, v in row.items() if k is not None}
+    d: dict[str, Any] = {
+        k: cell[k]
+        for k in (
+            "id",
+            "container_number",
+            "seal_number",
+            "direction",
+            "corridor",
+            "customs_declaration",
+            "quarantine_certificate",
+        )
+        if cell.get(k)
+    }
+    goods: dict[str, Any] = {"category": cell.get("category") or None}
+    if cell.get("fruit_kind"):
+        goods["fruit_kind"] = cell["fruit_kind"]
+    if cell.get("temp_min_c") or cell.get("temp_max_c"):
+        goods["temperature_c"] = {
+            "min": _number(cell.get("temp_min_c", "")),
+            "max": _number(cell.get("temp_max_c", "")),
+        }
+    d["goods"] = goods
+    if cell.get("gross_weight_kg"):
+        d["gross_weight_kg"] = _number(cell["gross_weight_kg"])
+    if cell.get("priority"):
+        d["priority"] = _number(cell["priority"])
+    labs = {t.value: cell[f"lab_{t.value}"] for t in LabTest if cell.get(f"lab_{t.value}")}
+    if labs:
+        d["lab_certificates"] = labs
+    return d
+
+
+def _number(s: str) -> object:
+    if not s:
+        return None
+    try:
+        return int(s)
+    except ValueError:
+        try:
+            return float(s)
+        except ValueError:
+            return s
+
+
+def import_declarations(
+    store: Store,
+    items: list[tuple[int, object]],
+    *,
+    corridors: Collection[str],
+    actor: str,
+    skip_bad: bool = False,
+    clock: Callable[[], float] = time.time,
+) -> ImportReport:
+    """Import declarations; all or nothing unless ``skip_bad``.
+
+    Every row is checked first (validation, duplicates within the file, conflicts
+    with what is stored); with a problem and without ``skip_bad`` nothing is
+    written. Each consignment is then stored in its own transaction; an import
+    cut short can simply be run again (intake is idempotent).
+    """
+    problems: list[tuple[int, str]] = []
+    good: list[tuple[int, object]] = []
+    seen: dict[str, int] = {}
+    for n, data in items:
+        try:
+            c = parse_declaration(data, corridors=corridors, now=0.0)
+            assert isinstance(data, Mapping)
+            for key in (c.customs_declaration, c.id):
+                if key in seen:
+                    raise DeskError(f"{key} is also in row {seen[key]}")
+            _known(store, c, data)
+        except (DeclarationError, DeskError) as e:
+            problems.append((n, str(e)))
+            continue
+        seen[c.customs_declaration] = seen[c.id] = n
+        good.append((n, data))
+    if problems and not skip_bad:
+        raise BulkImportError(problems)
+    report = ImportReport([], [], problems)
+    for _, data in good:
+        r = intake(store, data, corridors=corridors, now=clock(), actor=actor)
+        (report.created if r.created else report.already).append(r.record.id)
+    return report
+
+
+# -- the orchestrator as a fleet ------------------------------------------------
+
+
+class OrchestratorFleet:
+    """:class:`FleetPort` over the running :class:`Orchestrator` (its core's vehicles)."""
+
+    SNAP_M = 5.0
+    STOPPED_MPS = 0.1
+
+    def __init__(self, orch: Orchestrator) -> None:
+        self.orch = orch
+
+    def snapshots(self) -> dict[str, VehicleSnapshot]:
+        from fleet.vehicles import MissionStatus, VehicleStatus
+
+        out = {}
+        with self.orch.lock:
+            for v in self.orch.core.vehicles.values():
+                online = v.last_report is not None and v.status is not VehicleStatus.OFFLINE
+                online = online and v.id not in self.orch.isolated  # held after a fault
+                on_mission = v.mission is not None and v.mission.status is MissionStatus.ACTIVE
+                busy = on_mission or v.speed_mps >= self.STOPPED_MPS
+                node = None if busy or not online else self._node_at(v.corridor, v.x, v.y)
+                out[v.id] = VehicleSnapshot(v.id, v.corridor, online, busy, node)
+        return out
+
+    def send_to(self, vehicle_id: str, goal: str, now: float) -> None:
+        with self.orch.lock:
+            v = self.orch.core.vehicle(vehicle_id)
+            # After a restart the core still places the vehicle at its home node; its
+            # reports say where it really stands, and a route must start from there.
+            here = self._node_at(v.corridor, v.x, v.y)
+            if here is not None:
+                v.node = here
+        self.orch.send_to(vehicle_id, goal, now)
+
+    def let_cross(self, vehicle_id: str, consignment_id: str) -> None:
+        """Custody passed at the zero line: the vehicle may cross, to a CN yard spot."""
+        from fleet.core import FleetError
+        from fleet.handoff.export import yard_goal
+
+        v = self.orch.core.vehicle(vehicle_id)
+        goal = yard_goal(self.orch.graphs[v.corridor].nodes, consignment_id)
+        with contextlib.suppress(FleetError):  # already let across (the handoff link did)
+            self.orch.accept_handoff(vehicle_id, self.orch.now(), goal=goal)
+
+    def _node_at(self, corridor: str, x: float, y: float) -> str | None:
+        g = self.orch.graphs[corridor]
+        best, best_d = None, self.SNAP_M**2
+        for n, a in g.nodes(data=True):
+            d = (a["x"] - x) ** 2 + (a["y"] - y) ** 2
+            if d <= best_d:
+                best, best_d = n, d
+        return best
+
+
+def attach_desk(orch: Orchestrator, store: Store) -> Orchestrator:
+    """The orchestrator with its consignment desk: the one place the two are tied."""
+    orch.desk = desk_for(orch, store)
+    return orch
+
+
+def desk_for(orch: Orchestrator, store: Store) -> ConsignmentDesk:
+    """The desk of a running orchestrator: its vehicles, its corridors' guide graphs."""
+    from fleet.cargo.dispatch import GraphTravelTimes
+
+    return ConsignmentDesk(
+        store,
+        OrchestratorFleet(orch),
+        GraphTravelTimes(orch.graphs),
+        corridors=list(orch.graphs),
+        nodes={c: list(g.nodes) for c, g in orch.graphs.items()},
+    )

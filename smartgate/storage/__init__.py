@@ -1,0 +1,1 @@
+"""Persistence: the store (SQLAlchemy + Alembic), the handoff link's store, the migrations."""
