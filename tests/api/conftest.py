@@ -16,7 +16,7 @@ from maps.corridor_map import CorridorMap
 from smartgate.services.desk import attach_desk
 from smartgate.services.orchestrator import Orchestrator
 from smartgate.storage.store import Store
-from tests.apikit import FAST_HASHER
+from tests.api.apikit import FAST_HASHER
 
 T0 = 1_795_000_000.0  # 2026-11-18, some time in the afternoon at the gate
 

@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 
 from smartgate.operators.accounts import SESSION_TTL_S, Auth, ensure_demo_admin
 from smartgate.storage.store import Store
+from tests.api.apikit import FAST_HASHER, PASSWORD, ensure_user, headers
 from tests.api.conftest import Clock
-from tests.apikit import FAST_HASHER, PASSWORD, ensure_user, headers
 
 PUBLIC = {("GET", "/api/v1/health"), ("POST", "/api/v1/auth/login")}
 

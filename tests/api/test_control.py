@@ -12,10 +12,10 @@ from fleet.core import Command, ModeCommand
 from fleet.vehicles import VehicleMode, VehicleReport
 from smartgate.services.orchestrator import Orchestrator
 from smartgate.storage.store import Store
+from tests.api.apikit import headers
 from tests.api.conftest import Clock
 from tests.api.test_auth import is_problem
-from tests.apikit import headers
-from tests.persistence.samples import declaration
+from tests.smartgate.storage.recordkit import declaration
 
 V = "/api/v1"
 

@@ -14,8 +14,8 @@ from api.live import LiveHub
 from fleet.vehicles import VehicleMode, VehicleReport
 from smartgate.operators.accounts import SESSION_TTL_S
 from smartgate.services.orchestrator import Orchestrator
+from tests.api.apikit import token
 from tests.api.conftest import Clock
-from tests.apikit import token
 
 
 def receive_until(ws: Any, want: Any, limit: int = 200) -> dict[str, Any]:

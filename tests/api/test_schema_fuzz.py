@@ -25,7 +25,7 @@ from maps.corridor_map import CorridorMap
 from smartgate.services.desk import attach_desk
 from smartgate.services.orchestrator import Orchestrator
 from smartgate.storage.store import Store
-from tests.apikit import FAST_HASHER, PASSWORD, ensure_user
+from tests.api.apikit import FAST_HASHER, PASSWORD, ensure_user
 
 MAX_EXAMPLES = 15  # per operation and mode; ~40 operations
 

@@ -21,8 +21,8 @@ from sim_worlds.sdf_world import (
     world_path,
     write_world,
 )
+from tests.conftest import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 CORRIDORS = {"huu-nghi": "hn_01", "tan-thanh": "tt_01"}
 SHAPES = REPO / "sim_worlds" / "third_party" / "shapes.sdf"
 REGENERATE = (

@@ -1,0 +1,255 @@
+"""The consignment desk on a real database with a stand-in fleet: trips, the gate, recovery."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import pytest
+
+from fleet.cargo.consignments import ConsignmentState as S
+from fleet.cargo.consignments import IllegalTransition, LabTest
+from fleet.cargo.dispatch import GraphTravelTimes
+from smartgate.services.desk import ConsignmentDesk, IntakeConflict
+from smartgate.storage.store import Store
+from tests.smartgate.storage.dbkit import DATABASES
+from tests.smartgate.storage.recordkit import YardFleet, declaration, fresh_database
+
+CUSTOMS = "customs:huu-nghi"
+QUARANTINE = "quarantine:lang-son"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        self.t += 1.0
+        return self.t
+
+
+@pytest.fixture(params=DATABASES)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with fresh_database(request.param, tmp_path) as url:
+        yield url
+
+
+def make_desk(
+    store: Store, fleet: YardFleet, graphs: dict[str, nx.DiGraph], **kw: Any
+) -> ConsignmentDesk:
+    desk = ConsignmentDesk(
+        store,
+        fleet,
+        GraphTravelTimes(graphs),
+        corridors=list(graphs),
+        nodes={c: list(g.nodes) for c, g in graphs.items()},
+        clock=kw.pop("clock", Clock()),
+        **kw,
+    )
+    for vid, snap in fleet.snaps.items():
+        desk.register_vehicle(vid, snap.corridor, snap.node or "vn-spot-P1")
+    return desk
+
+
+def clear(desk: ConsignmentDesk, cid: str) -> None:
+    desk.customs(cid, cleared=True, actor=CUSTOMS, reason="VNACCS green channel")
+    desk.quarantine(cid, cleared=True, certificate=None, actor=QUARANTINE, reason="inspected")
+
+
+def test_a_trip_from_declaration_to_the_other_side(
+    db_url: str, graphs: dict[str, nx.DiGraph]
+) -> None:
+    store = Store(db_url)
+    fleet = YardFleet({"hn_01": ("huu-nghi", "vn-spot-P1")})
+    desk = make_desk(store, fleet, graphs)
+    r = desk.intake(declaration(1), actor="single-window")
+    assert r.created and r.record.consignment.state is S.DECLARED
+    clear(desk, "VN-2026-000001")
+    assert desk.get("VN-2026-000001").consignment.state is S.CLEARED
+    desk.tick(0.0)
+    rec = desk.get("VN-2026-000001")
+    assert rec.consignment.state is S.QUEUED and rec.vehicle_id == "hn_01"
+    pickup = rec.pickup
+    assert pickup is not None and pickup.startswith("vn-spot-L")
+    assert fleet.goal_of("hn_01") == pickup
+    desk.tick(1.0)  # still driving: nothing changes
+    assert desk.get("VN-2026-000001").consignment.state is S.QUEUED
+    fleet.arrive("hn_01", pickup)
+    desk.tick(2.0)
+    assert desk.get("VN-2026-000001").consignment.state is S.IN_TRANSIT
+    assert fleet.goal_of("hn_01") == "SL-E-zero"
+    fleet.arrive("hn_01", "SL-E-zero")
+    desk.tick(3.0)
+    assert desk.get("VN-2026-000001").consignment.state is S.AT_ZERO_LINE
+    desk.handover("VN-2026-000001", accepted=True, actor="cn:youyiguan", reason="accepted")
+    rec = desk.get("VN-2026-000001")
+    assert rec.consignment.state is S.HANDED_OVER and rec.vehicle_id is None
+    desk.received("VN-2026-000001", actor="cn:youyiguan", reason="in the CN yard")
+
+    stored = store.consignment("VN-2026-000001")
+    assert stored is not None and stored.consignment.state is S.RECEIVED
+    path = [(e.from_state, e.to_state) for e in stored.consignment.history]
+    assert path == [
+        (S.DECLARED, S.CLEARED),
+        (S.CLEARED, S.QUEUED),
+        (S.QUEUED, S.LOADED),
+        (S.LOADED, S.IN_TRANSIT),
+        (S.IN_TRANSIT, S.AT_ZERO_LINE),
+        (S.AT_ZERO_LINE, S.HANDED_OVER),
+        (S.HANDED_OVER, S.RECEIVED),
+    ]
+    assert stored.consignment.history[0].actor == QUARANTINE  # the one who completed clearance
+    rows = store.consignment_events()
+    assert [r.seq for r in rows] == list(range(7))
+    kinds = [e["event"] for e in store.events()]
+    assert kinds.index("consignment_declared") < kinds.index("consignment_assigned")
+    assert "consignment_unassigned" in kinds
+    store.close()
+
+
+def test_the_gate_uncleared_never_dispatched(tmp_path: Path, graphs: dict[str, nx.DiGraph]) -> None:
+    store = Store(f"sqlite:///{tmp_path}/db.sqlite")
+    fleet = YardFleet({"hn_01": ("huu-nghi", "vn-spot-P1"), "hn_02": ("huu-nghi", "vn-spot-L1")})
+    desk = make_desk(store, fleet, graphs)
+    # 1: customs only. 2: durian without its lab certificates. 3: cleared, then withdrawn.
+    desk.intake(declaration(1), actor="sw")
+    desk.customs("VN-2026-000001", cleared=True, actor=CUSTOMS, reason="ok")
+    durian = declaration(2, goods={"category": "fruit", "fruit_kind": "durian"})
+    desk.intake(durian, actor="sw")
+    clear(desk, "VN-2026-000002")
+    desk.lab_certificate(
+        "VN-2026-000002", test=LabTest.CADMIUM, certificate="LAB-1", actor="lab", reason="ok"
+    )
+    desk.intake(declaration(3), actor="sw")
+    clear(desk, "VN-2026-000003")
+    desk.tick(0.0)  # 3 is queued and taken
+    assert desk.get("VN-2026-000003").vehicle_id is not None
+    desk.customs("VN-2026-000003", cleared=False, actor=CUSTOMS, reason="re-inspection ordered")
+    rec3 = desk.get("VN-2026-000003")
+    assert rec3.consignment.state is S.HELD and rec3.vehicle_id is None  # nothing was loaded
+    for t in range(1, 6):
+        for vid in fleet.snaps:
+            fleet.arrive(vid, "vn-spot-P1")
+        desk.tick(float(t))
+    for cid, state in [
+        ("VN-2026-000001", S.DECLARED),
+        ("VN-2026-000002", S.DECLARED),
+        ("VN-2026-000003", S.HELD),
+    ]:
+        rec = desk.get(cid)
+        assert rec.consignment.state is state and rec.vehicle_id is None, cid
+    # The one command ever sent fetched consignment 3, before customs withdrew it.
+    assert len(fleet.commands) == 1 and fleet.commands[0][1] == rec3.pickup
+    with pytest.raises(IllegalTransition, match="not a legal transition"):
+        desk.handover("VN-2026-000001", accepted=True, actor="cn", reason="no")
+    # The durian's second lab certificate completes clearance: now it may go.
+    desk.lab_certificate(
+        "VN-2026-000002", test=LabTest.AURAMINE_O, certificate="LAB-2", actor="lab", reason="ok"
+    )
+    desk.tick(10.0)
+    assert desk.get("VN-2026-000002").vehicle_id is not None
+    store.close()
+
+
+def test_idempotent_intake_and_conflicts(tmp_path: Path, graphs: dict[str, nx.DiGraph]) -> None:
+    store = Store(f"sqlite:///{tmp_path}/db.sqlite")
+    desk = make_desk(store, YardFleet({}), graphs)
+    assert desk.intake(declaration(7), actor="sw").created
+    again = declaration(7, container_number=declaration(7)["container_number"].lower())
+    assert not desk.intake(again, actor="sw").created  # same meaning, other spelling
+    with pytest.raises(IntakeConflict) as e:
+        desk.intake(declaration(7, gross_weight_kg=26000, seal_number="ML-9"), actor="sw")
+    assert e.value.fields == ["gross_weight_kg", "seal_number"]
+    with pytest.raises(IntakeConflict) as e:  # same id, another declaration number
+        desk.intake(declaration(7, customs_declaration="305999999999"), actor="sw")
+    assert e.value.existing_id == "VN-2026-000007"
+    assert store.count_consignments() == 1
+    store.close()
+
+
+def test_restart_recovers_in_flight_before_new_dispatch(
+    db_url: str, graphs: dict[str, nx.DiGraph]
+) -> None:
+    store = Store(db_url)
+    fleet = YardFleet({"hn_01": ("huu-nghi", "vn-spot-P1"), "hn_02": ("huu-nghi", "vn-spot-P1")})
+    clock = Clock()  # wall time goes on across the restart
+    desk = make_desk(store, fleet, graphs, clock=clock)
+    for i in (1, 2):
+        desk.intake(declaration(i), actor="sw")
+        clear(desk, f"VN-2026-00000{i}")
+    desk.tick(0.0)
+    bound = {r.vehicle_id: r for r in (desk.get("VN-2026-000001"), desk.get("VN-2026-000002"))}
+    assert set(bound) == {"hn_01", "hn_02"}
+    fleet.arrive("hn_01", bound["hn_01"].pickup or "")
+    desk.tick(1.0)  # hn_01's consignment is now in transit to the line
+    in_transit = bound["hn_01"].id
+    assert desk.get(in_transit).consignment.state is S.IN_TRANSIT
+    store.close()
+
+    # The process dies here. hn_01 drives on and stops at the line; hn_02 goes silent.
+    # A new consignment arrives, cleared, while the orchestrator is down.
+    store = Store(db_url)
+    fleet.arrive("hn_01", "SL-E-zero")
+    fleet.set_online("hn_02", False)
+    desk = make_desk(store, fleet, graphs, clock=clock, recovery_timeout_s=30.0)
+    assert desk.recovering == {"VN-2026-000001", "VN-2026-000002"}
+    desk.intake(declaration(3), actor="sw")
+    clear(desk, "VN-2026-000003")
+    fleet.commands.clear()
+    desk.tick(2.0)
+    assert desk.get(in_transit).consignment.state is S.AT_ZERO_LINE  # reconciled from its report
+    assert desk.recovering == {bound["hn_02"].id}
+    assert desk.get("VN-2026-000003").consignment.state is S.CLEARED  # nothing new meanwhile
+    assert fleet.commands == []
+    clock.t += 31.0
+    desk.tick(3.0)  # hn_02 stayed silent: freed (nothing was loaded yet)
+    assert desk.recovering == set()
+    assert desk.get(bound["hn_02"].id).vehicle_id is None
+    fleet.set_online("hn_02", True)
+    fleet.arrive("hn_02", "vn-spot-P1")
+    desk.tick(4.0)  # dispatch runs again: one of the two waiting gets hn_02
+    waiting = [desk.get(cid) for cid in (bound["hn_02"].id, "VN-2026-000003")]
+    assert sorted(str(r.vehicle_id) for r in waiting) == ["None", "hn_02"]
+    assert all(r.consignment.state is S.QUEUED for r in waiting)
+    kinds = [e["event"] for e in store.events()]
+    last_start = len(kinds) - 1 - kinds[::-1].index("recovery_started")
+    after = kinds[last_start:]
+    assert after.index("recovery_complete") < after.index("consignment_assigned")
+    store.close()
+
+
+def test_lost_vehicle_with_goods_is_held_for_attention(
+    tmp_path: Path, graphs: dict[str, nx.DiGraph]
+) -> None:
+    url = f"sqlite:///{tmp_path}/db.sqlite"
+    store = Store(url)
+    fleet = YardFleet({"hn_01": ("huu-nghi", "vn-spot-P1")})
+    desk = make_desk(store, fleet, graphs)
+    desk.intake(declaration(1), actor="sw")
+    clear(desk, "VN-2026-000001")
+    desk.tick(0.0)
+    fleet.arrive("hn_01", desk.get("VN-2026-000001").pickup or "")
+    desk.tick(1.0)
+    store.close()
+    store = Store(url)
+    fleet.set_online("hn_01", False)
+    clock = Clock()
+    desk = make_desk(store, fleet, graphs, clock=clock, recovery_timeout_s=5.0)
+    desk.tick(2.0)
+    assert desk.recovering
+    clock.t += 10.0
+    desk.tick(3.0)
+    rec = desk.get("VN-2026-000001")
+    assert rec.consignment.state is S.HELD and rec.vehicle_id == "hn_01"
+    assert rec.attention is not None and "did not report" in rec.attention
+    # It comes back: it is sent to the inspection spot and freed there.
+    fleet.set_online("hn_01", True)
+    fleet.arrive("hn_01", "vn-yard-in:end")
+    desk.tick(4.0)
+    assert fleet.goal_of("hn_01") == "vn-spot-X1"
+    fleet.arrive("hn_01", "vn-spot-X1")
+    desk.tick(5.0)
+    assert desk.get("VN-2026-000001").vehicle_id is None
+    store.close()
