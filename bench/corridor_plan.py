@@ -38,7 +38,7 @@ from fleet.routing import fastest_route
 from fleet.traffic.checker import check_plans
 from fleet.traffic.planner import PlanError, PlannerConfig, TrafficPlanner
 from fleet.traffic.timed_route import SeparationRules, TimedRoute
-from maps.lane_graph import yard_spots
+from maps.queries import yard_spots
 
 LOAD_DWELL_S = 60.0
 HANDOFF_DWELL_S = 20.0

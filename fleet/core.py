@@ -36,6 +36,7 @@ from fleet.vehicles import (
     validate_vehicle_id,
 )
 from maps.lane_graph import heading_out_of
+from maps.queries import nearest_node
 
 ARRIVAL_TOLERANCE_M = 1.5
 STOPPED_MPS = 0.1
@@ -250,7 +251,7 @@ class FleetCore:
         v = self.vehicle(vehicle_id)
         self._check_free(v)
         g = self._graph(v.corridor)
-        start = v.node or self._nearest_node(g, v.x, v.y)
+        start = v.node or nearest_node(g, v.x, v.y, NODE_SNAP_M)
         if start is None:
             raise FleetError(f"vehicle {vehicle_id!r} is not on the lane graph")
         try:
@@ -555,12 +556,3 @@ class FleetCore:
         along, off = m.route.project_near(r.x, r.y, lo, hi)
         m.progress_m = max(m.progress_m, along)
         m.max_deviation_m = max(m.max_deviation_m, off)
-
-    @staticmethod
-    def _nearest_node(g: nx.DiGraph, x: float, y: float) -> str | None:
-        best, best_d = None, NODE_SNAP_M**2
-        for n, a in g.nodes(data=True):
-            d = (a["x"] - x) ** 2 + (a["y"] - y) ** 2
-            if d <= best_d:
-                best, best_d = n, d
-        return best

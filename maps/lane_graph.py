@@ -209,24 +209,3 @@ def heading_out_of(g: nx.DiGraph, node: str) -> float:
         (x0, y0), (x1, y1) = geom.coords[0], geom.coords[1]
         return math.atan2(y1 - y0, x1 - x0)
     return 0.0
-
-
-def handoff_points(g: nx.DiGraph) -> dict[str, str]:
-    """Direction -> the stop-line node before the zero line on that reserved lane."""
-    out: dict[str, str] = {}
-    for _u, v, d in g.edges(data=True):
-        on_reserved = d.get("guide") and d.get("kind") == "driverless"
-        if on_reserved and g.nodes[v].get("stop_reason") == "zero_line":
-            out[str(d["direction"])] = v
-    return out
-
-
-def yard_spots(g: nx.DiGraph) -> dict[str, list[str]]:
-    """Loading spots per side ('VN', 'CN') of the corridor."""
-    out: dict[str, list[str]] = {"VN": [], "CN": []}
-    for n, d in g.nodes(data=True):
-        if "spot" in d.get("tags", []) and not any(
-            k in n for k in ("charging", "parking", "inspection", "C1", "P1", "X1")
-        ):
-            out[str(d.get("side", "VN"))].append(n)
-    return {k: sorted(v) for k, v in out.items()}

@@ -40,7 +40,7 @@ from fleet.routing import Route
 from fleet.traffic.control import FleetControl
 from fleet.traffic.planner import PlannerConfig, Priority
 from fleet.vehicles import MissionStatus, VehicleParams, VehicleStatus
-from maps.lane_graph import yard_spots
+from maps.queries import yard_spots
 from vehicle.brain import SENSOR_RANGE_M, VehicleBrain
 from vehicle.kinematics import KinematicVehicle
 

@@ -19,8 +19,6 @@ from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-import networkx as nx
-
 from fleet.cargo.consignments import Consignment, ConsignmentState, FruitKind, GoodsCategory
 from fleet.handoff.proto import handoff_pb2 as pb
 from fleet.handoff.session import Handoff, HState, LinkState
@@ -33,7 +31,6 @@ __all__ = [
     "latest_export_handoff",
     "manifest",
     "next_export_action",
-    "way_back",
     "wire_id",
     "yard_goal",
 ]
@@ -157,15 +154,6 @@ def yard_goal(nodes: Collection[str], consignment_id: str, destination_id: str =
     if not spots:
         return None
     return spots[zlib.crc32(consignment_id.encode()) % len(spots)]
-
-
-def way_back(g: nx.DiGraph, start: str, goal: str) -> bool:
-    """Whether `goal` is reachable from `start` without crossing the zero line (a refused
-    vehicle may only take such a way; today's maps have none from the export stop line)."""
-    if start not in g or goal not in g:
-        return False
-    view = nx.subgraph_view(g, filter_edge=lambda u, w: g.edges[u, w].get("zero_crossing") is None)
-    return bool(nx.has_path(view, start, goal))
 
 
 def latest_export_handoff(handoffs: Collection[Handoff], consignment_id: str) -> Handoff | None:

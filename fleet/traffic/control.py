@@ -50,6 +50,7 @@ from fleet.routing import Route, RouteLeg, RoutingError, route_along
 from fleet.traffic.planner import PlanError, PlannerConfig, PlanStatus, Priority, TrafficPlanner
 from fleet.traffic.timed_route import TimedRoute
 from fleet.vehicles import Mission, MissionStatus, Vehicle, VehicleReport, VehicleStatus
+from maps.queries import junctions
 
 LOOKAHEAD_S = 8.0  # how far ahead of the plan's "now" a reservation reaches
 MIN_STEP_M = 6.0  # smaller extensions wait for a later tick (fewer, smaller commands)
@@ -102,10 +103,7 @@ class FleetControl:
             str, tuple[tuple[object, ...], tuple[object, ...], list[tuple[str, str, float, float]]]
         ] = {}
         self.closed: dict[str, dict[str, str]] = {c: {} for c in self.graphs}
-        self._junctions = {
-            c: frozenset(n for n in g if g.in_degree(n) >= 2 or g.out_degree(n) >= 2)
-            for c, g in self.graphs.items()
-        }
+        self._junctions = {c: junctions(g) for c, g in self.graphs.items()}
         self._zone = {c: junction_zones(g, self._junctions[c]) for c, g in self.graphs.items()}
 
     # ----------------------------------------------------------------- registry

@@ -49,6 +49,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from fleet.traffic.timed_route import SeparationRules, TimedRoute
+from maps.queries import junctions
 
 INF = math.inf
 PAST_S = 30.0  # how much of its recent past a re-planned route keeps
@@ -102,7 +103,7 @@ class _Map:
         self.edge: dict[tuple[str, str], dict[str, Any]] = {
             (u, v): d for u, v, d in g.edges(data=True)
         }
-        self.junctions = frozenset(n for n in g if g.in_degree(n) >= 2 or g.out_degree(n) >= 2)
+        self.junctions = junctions(g)
 
 
 class _Motion:

@@ -25,7 +25,7 @@ from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 
 from maps.corridors import CORRIDORS, load_corridors
-from maps.lane_graph import handoff_points
+from maps.queries import handoff_points
 from ros_nodes.contain import Contained
 from ros_nodes.executors import make_executor
 from smartgate.cli.supervisor import EX_CONFIG, port_in_use

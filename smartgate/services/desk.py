@@ -65,6 +65,7 @@ from fleet.cargo.dispatch import (
     dispatch,
     job_from_consignment,
 )
+from maps.queries import nearest_node
 from smartgate.storage.store import ConsignmentRecord, DuplicateConsignment, Store, StoreConflict
 
 if TYPE_CHECKING:
@@ -966,13 +967,7 @@ class OrchestratorFleet:
             self.orch.accept_handoff(vehicle_id, self.orch.now(), goal=goal)
 
     def _node_at(self, corridor: str, x: float, y: float) -> str | None:
-        g = self.orch.graphs[corridor]
-        best, best_d = None, self.SNAP_M**2
-        for n, a in g.nodes(data=True):
-            d = (a["x"] - x) ** 2 + (a["y"] - y) ** 2
-            if d <= best_d:
-                best, best_d = n, d
-        return best
+        return nearest_node(self.orch.graphs[corridor], x, y, self.SNAP_M)
 
 
 def attach_desk(orch: Orchestrator, store: Store) -> Orchestrator:

@@ -46,7 +46,6 @@ from fleet.handoff.export import (
     handoff_id_for,
     latest_export_handoff,
     next_export_action,
-    way_back,
     wire_id,
     yard_goal,
 )
@@ -66,6 +65,7 @@ from fleet.handoff.session import (
     Timing,
 )
 from fleet.vehicles import MissionStatus
+from maps.queries import way_back
 from smartgate.link.transport import PATH, HandoffClient, HandoffEndpoint, client_ssl_context
 from smartgate.storage.handoff_store import HandoffStore
 from smartgate.storage.store import StoreConflict

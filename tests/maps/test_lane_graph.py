@@ -9,7 +9,8 @@ import pytest
 from shapely import Point
 
 from maps.corridor_map import CorridorMap
-from maps.lane_graph import build_lane_graph, handoff_points
+from maps.lane_graph import build_lane_graph
+from maps.queries import handoff_points
 
 
 @pytest.mark.parametrize("cid", ["huu-nghi", "tan-thanh"])

@@ -21,7 +21,7 @@ from shapely import Point
 
 from api.app import create_app
 from maps.corridor_map import CorridorMap
-from maps.lane_graph import handoff_points
+from maps.queries import handoff_points
 from ros_nodes.fleet_bridge import FleetBridgeNode
 from ros_nodes.guide_vehicle import GuideVehicleNode
 from ros_nodes.sim_world import SimWorldNode

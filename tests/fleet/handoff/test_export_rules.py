@@ -21,12 +21,12 @@ from fleet.handoff.export import (
     handoff_id_for,
     latest_export_handoff,
     next_export_action,
-    way_back,
     wire_id,
     yard_goal,
 )
 from fleet.handoff.proto import handoff_pb2 as pb
 from fleet.handoff.session import Handoff, HState, LinkState, Role
+from maps.queries import way_back
 from smartgate.link.peer import PeerRules, decide
 
 S = ConsignmentState

@@ -19,7 +19,7 @@ from fleet.traffic.planner import (
     _Motion,
 )
 from fleet.traffic.timed_route import TimedRoute
-from maps.lane_graph import yard_spots
+from maps.queries import yard_spots
 from tests.fleet.traffic.test_planner import HANDOFF, assert_safe, in_bays
 
 
