@@ -44,9 +44,13 @@ NODE_SNAP_M = 5.0
 VEHICLE_LENGTH_M = GUIDE_VEHICLE.length_m  # the stretch behind a last known front
 ACK_TIMEOUT_S = 1.0  # re-send a command not acknowledged within this time
 # A report stamped further ahead of the orchestrator clock than this is refused: taken, it
-# would make the vehicle's genuine reports look stale until its clock caught up. It is the
-# stale-after time, so a forged one can hide a vehicle's reports no longer than that.
-MAX_CLOCK_SKEW_S = 2.0
+# would make the vehicle's genuine reports look stale until its clock caught up, so a
+# forged one can hide a vehicle's reports this long at most (it is marked offline after
+# stale_after_s and planned around meanwhile). Not smaller: on simulated time the
+# orchestrator's clock is only as fresh as the last /clock its busy executor took, and it
+# lagged its vehicles' by more than 2 s in the soak under stress-ng (with 2 s, 19 of
+# 248,191 genuine reports were refused as from the future).
+MAX_CLOCK_SKEW_S = 10.0
 
 
 class FleetError(ValueError):
