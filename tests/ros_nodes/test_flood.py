@@ -41,7 +41,7 @@ class Flooder(Node):
         self.rng = random.Random(7)
         self.next_at = 0.0
         self.mine: set[tuple[int, int, float]] = set()
-        self.shifted: set[float] = set()  # stamps of the copies moved 40-50 m (late, future)
+        self.shifted: set[float] = set()  # stamps of the copies from the future (moved 50 m)
 
     def _seen(self, msg: VehicleState) -> None:
         key = (msg.header.stamp.sec, msg.header.stamp.nanosec, msg.pose.position.x)
@@ -63,8 +63,9 @@ class Flooder(Node):
             m = copy.deepcopy(self.latest)
             t = from_time(m.header.stamp)
             if kind == "late":
+                # Genuine content, arriving late: its stamp is older than the latest the
+                # vehicle sent, though maybe newer than what the orchestrator has taken.
                 m.header.stamp = to_time(max(0.0, t - self.rng.uniform(0.05, 2.0)))
-                m.pose.position.x += 50.0  # were it applied, the vehicle would jump
             elif kind == "future":
                 m.header.stamp = to_time(t + 3600.0)
                 m.pose.position.x += 50.0
@@ -76,7 +77,7 @@ class Flooder(Node):
             elif kind == "other_vehicle":
                 m.vehicle_id = "hn_02"
             self.mine.add((m.header.stamp.sec, m.header.stamp.nanosec, m.pose.position.x))
-            if kind in ("late", "future"):
+            if kind == "future":
                 self.shifted.add(from_time(m.header.stamp))
             self.pub.publish(m)
             self.sent[kind] += 1
