@@ -128,3 +128,23 @@ def test_battery_drains_with_distance_and_time() -> None:
         and r.progress_m is not None
         and math.isclose(r.battery_soc or 0.0, b.battery_soc)
     )
+
+
+def test_a_route_with_a_number_that_is_not_finite_is_refused_and_changes_nothing() -> None:
+    b = _brain()
+    assert _route(b, 1, 50.0).status is AckStatus.ACCEPTED
+    bad_path = [*PATH[:3], (math.nan, 0.0, 1.0), *PATH[4:]]
+    refused = b.on_route(
+        vehicle_id="v1",
+        seq=2,
+        mission_id="other",  # a new path: its waypoints are checked
+        waypoints=bad_path,
+        reservation_end_m=80.0,
+        handoff_accepted=False,
+        lanes=[],
+    )
+    assert refused.status is AckStatus.REJECTED and "not finite" in refused.detail
+    assert _route(b, 3, math.nan).status is AckStatus.REJECTED
+    assert b.mission_id == "m" and b.reservation_end_m == 50.0 and b.route_seq == 1
+    assert _route(b, 4, 80.0).status is AckStatus.ACCEPTED  # the old path, extended
+    assert b.reservation_end_m == 80.0
