@@ -32,8 +32,12 @@ lint: setup
 typecheck: setup
 	$(VENV)/bin/mypy
 
+# Two workers (pytest-xdist; tests/conftest.py keeps what shares DDS or PostgreSQL on one),
+# then the 30-minute soak alone: it loads both cores itself (stress-ng).
+SOAK := tests/smartgate/cli/soak
 pytest: setup
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n 2 --dist loadgroup --ignore=$(SOAK)
+	$(VENV)/bin/pytest $(SOAK)
 
 webtest: setup
 	cd $(WEB) && npm test --silent
@@ -42,7 +46,7 @@ webtest: setup
 test: lint typecheck webtest pytest
 
 pytest-fast: setup
-	$(VENV)/bin/pytest -m "not slow"
+	$(VENV)/bin/pytest -n 2 --dist loadgroup -m "not slow"
 
 test-fast: lint typecheck webtest pytest-fast
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Generator
 from pathlib import Path
 
 import networkx as nx
@@ -33,3 +34,33 @@ def graphs(
     corridors: tuple[dict[str, CorridorMap], dict[str, nx.DiGraph]],
 ) -> dict[str, nx.DiGraph]:
     return corridors[1]
+
+
+@pytest.hookimpl(wrapper=True)  # groups before xdist's hook reads them, checks after
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> Generator[None, None, None]:
+    """Groups for pytest-xdist (``make pytest`` runs two workers, ``--dist loadgroup``).
+
+    Tests that share an outside resource run one at a time on one worker: the ROS tests
+    share one DDS domain and the ``postgres`` ones one database. The other tests stay
+    together by module, so a module's fixtures (a simulated hour, a server) are built
+    once. Without xdist the marker means nothing.
+
+    xdist marks a grouped test by a suffix on its node id, which pytest 9.2 ignores
+    (pytest-xdist#1386): rather than run DDS tests side by side after a pytest upgrade,
+    stop and say so."""
+    for item in items:
+        if item.get_closest_marker("ros") is not None:
+            group = "dds"
+        elif item.get_closest_marker("postgres") is not None:
+            group = "postgres"
+        else:
+            group = item.nodeid.split("::", 1)[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+    yield
+    if getattr(config.option, "loadgroup", False) and items and "@" not in items[0].nodeid:
+        raise pytest.UsageError(
+            "pytest-xdist --dist loadgroup does not group tests on this pytest "
+            "(pytest-xdist#1386): keep pytest at the version requirements.txt pins"
+        )

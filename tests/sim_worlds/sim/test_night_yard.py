@@ -15,7 +15,7 @@ import pytest
 
 from sim_worlds.simulator import SimConfig, Simulator, load_world
 
-pytestmark = pytest.mark.slow  # about 40 s
+pytestmark = pytest.mark.slow  # about 4 minutes
 
 
 def _blocking(sim: Simulator, corridor: str) -> set[str]:

@@ -214,6 +214,7 @@ def _offer_frame(seq: int = 2) -> bytes:
         ("empty", b"", pb.ERROR_CODE_MALFORMED, CLOSE_PROTOCOL),
         ("text", "hello?", pb.ERROR_CODE_MALFORMED, 1003),
     ],
+    ids=["garbage", "truncated", "oversized", "empty", "text"],  # not the bytes (random ids)
 )
 def test_bad_frame_gets_fatal_error_then_close(
     env: Env, name: str, data: bytes | str, code: int, close: int

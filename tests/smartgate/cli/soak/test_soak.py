@@ -70,6 +70,7 @@ def _stop(proc: subprocess.Popen[Any], sig: int = signal.SIGINT, wait_s: float =
             proc.wait()
 
 
+@pytest.mark.timeout(SOAK_S + 900)  # the soak plus starting, checking and stopping
 def test_the_orchestrator_survives_half_an_hour_of_stress_and_spoiled_reports(
     tmp_path: Path,
 ) -> None:
