@@ -49,6 +49,7 @@ from fleet.core import (
 from fleet.traffic.control import FleetControl
 from fleet.vehicles import MissionStatus, Vehicle, VehicleReport
 from maps.corridor_map import CorridorMap
+from maps.lane_graph import NodeAttrs, node_attrs
 from smartgate.services.faults import RepeatLimiter, more_like_it
 
 if TYPE_CHECKING:
@@ -411,7 +412,7 @@ class Orchestrator:
         mission = None
         if m is not None:
             coords = [list(frame.to_lonlat(x, y)) for x, y in m.route.line.coords]
-            goal_attrs = self.graphs[v.corridor].nodes[m.goal]
+            goal_attrs = node_attrs(self.graphs[v.corridor], m.goal)
             mission = {
                 "id": m.id,
                 "goal": m.goal,
@@ -617,10 +618,10 @@ class Orchestrator:
         return list(reversed(rows))[:limit]
 
 
-def _goal_label(attrs: dict[str, Any], lang: str) -> str:
+def _goal_label(attrs: NodeAttrs, lang: str) -> str:
     if attrs.get("stop_reason") == "zero_line":
         return "Handoff point (zero line)" if lang == "en" else "Điểm bàn giao (km 0)"
-    if attrs.get("spot"):
-        name = attrs.get("spot_name", attrs["spot"])
+    if spot := attrs.get("spot"):
+        name = attrs.get("spot_name", spot)
         return f"Yard spot {name}" if lang == "en" else f"Vị trí bãi {name}"
     return str(attrs.get("stop_line") or attrs.get("zone") or "")
