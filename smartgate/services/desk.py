@@ -962,7 +962,7 @@ class OrchestratorFleet:
         from fleet.handoff.export import yard_goal
 
         v = self.orch.core.vehicle(vehicle_id)
-        goal = yard_goal(self.orch.graphs[v.corridor].nodes, consignment_id)
+        goal = yard_goal(self.orch.graphs[v.corridor], consignment_id)
         with contextlib.suppress(FleetError):  # already let across (the handoff link did)
             self.orch.accept_handoff(vehicle_id, self.orch.now(), goal=goal)
 
