@@ -41,6 +41,7 @@ from fleet.traffic.control import FleetControl
 from fleet.traffic.planner import PlannerConfig, Priority
 from fleet.vehicles import MissionStatus, VehicleParams, VehicleStatus
 from maps.lane_graph import edge_attrs, edges_with, node_attrs
+from maps.queries import spots as spots_of
 from maps.queries import yard_spots
 from vehicle.brain import SENSOR_RANGE_M, VehicleBrain
 from vehicle.kinematics import KinematicVehicle
@@ -460,7 +461,8 @@ class Simulator:
         vid = self._depot[corridor][0]
         g = self.graphs[corridor]
         for node in self._homes[corridor]:
-            if self.t > 0.0 and "spot" not in node:
+            at = node_attrs(g, node)
+            if self.t > 0.0 and at.get("spot") is None:
                 continue  # once traffic moves, only into bays: a lane may be reserved
             if any(
                 o.corridor == corridor
@@ -468,7 +470,6 @@ class Simulator:
                 for o in self.vehicles.values()
             ):
                 continue
-            at = node_attrs(g, node)
             x, y = at["x"], at["y"]
             spacing = self.fc.cfg.rules.min_spacing_m
             if any(
@@ -1020,11 +1021,9 @@ def _home_nodes(g: nx.DiGraph, spots: dict[str, list[str]]) -> list[str]:
     out: list[str] = []
     for vn, cn in zip(spots["VN"], spots["CN"], strict=False):
         out += [vn, cn]
-    for kind in ("P1", "C1", "X1"):
-        for side in ("vn", "cn"):
-            spot = f"{side}-spot-{kind}"
-            if spot in g:
-                out.append(spot)
+    for kind in ("parking", "charging", "inspection"):
+        for side in ("VN", "CN"):
+            out += spots_of(g, kind, side)
     for lane in ("I-AUTO", "E-AUTO"):
         placed: list[float] = []
         edges = sorted(
