@@ -38,7 +38,7 @@ from fleet.routing import fastest_route
 from fleet.traffic.checker import check_plans
 from fleet.traffic.planner import PlanError, PlannerConfig, TrafficPlanner
 from fleet.traffic.timed_route import SeparationRules, TimedRoute
-from maps.lane_graph import EdgeAttrs, edge_attrs, edges_with, nodes_with
+from maps.lane_graph import EdgeAttrs, edge_attrs, edges_with, node_attrs, nodes_with
 from maps.queries import yard_spots
 
 LOAD_DWELL_S = 60.0
@@ -91,8 +91,8 @@ def _free_flow_s(g: nx.DiGraph, nodes: tuple[str, ...], must_stop: frozenset[str
     for u, v in itertools.pairwise(nodes):
         e: EdgeAttrs = g.edges[u, v]
         t += e["length_m"] / e["speed_mps"]
-    stops = [n for n in nodes[1:-1] if n in must_stop]
-    return t + sum(HANDOFF_DWELL_S if "zero" in n else 5.0 for n in stops)
+    stops = [node_attrs(g, n).get("stop_reason") for n in nodes[1:-1] if n in must_stop]
+    return t + sum(HANDOFF_DWELL_S if r == "zero_line" else 5.0 for r in stops)
 
 
 def _crossings(g: nx.DiGraph, traces: list[TimedRoute], horizon_s: float) -> int:
@@ -265,7 +265,8 @@ def independent_conflicts(g: nx.DiGraph, inst: Instance, seed: int) -> dict[str,
     """Baseline without coordination: every vehicle drives its free-flow route at once."""
     rng = random.Random(seed + 1)
     spots = yard_spots(g)
-    must_stop = frozenset(n for n, d in nodes_with(g) if d.get("stop_reason"))
+    stop_reason = {n: r for n, d in nodes_with(g) if (r := d.get("stop_reason"))}
+    must_stop = frozenset(stop_reason)
     routes: list[TimedRoute] = []
     t0 = time.perf_counter()
     for vid, (u, v), s in inst.placements:
@@ -281,7 +282,7 @@ def independent_conflicts(g: nx.DiGraph, inst: Instance, seed: int) -> dict[str,
             t += step / e["speed_mps"]
             prof.append((t, pos))
             if b in must_stop and b != nodes[-1]:
-                t += HANDOFF_DWELL_S if "zero" in b else 5.0
+                t += HANDOFF_DWELL_S if stop_reason[b] == "zero_line" else 5.0
                 prof.append((t, pos))
         if len(prof) < 2:
             prof.append((1.0, s))
