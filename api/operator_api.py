@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException
 from api.auth import ActionFailed, Operators, Ops, User, iso, require
 from api.live import LiveHub
 from fleet.core import FleetError
+from maps.lane_graph import edges_with
 from smartgate.operators import kpis
 from smartgate.operators.accounts import Principal
 from smartgate.operators.alarms import AlreadyAcked, Condition, UnknownAlarm
@@ -204,8 +205,8 @@ def lanes_of(orch: Orchestrator, corridor: str) -> list[dict[str, Any]]:
         raise HTTPException(404, f"unknown corridor {corridor!r}")
     closed = orch.closed_lanes().get(corridor, {})
     lengths: dict[str, float] = {}
-    for _, _, d in orch.graphs[corridor].edges(data=True):
-        if d.get("lane_id"):
+    for _, _, d in edges_with(orch.graphs[corridor]):
+        if d["lane_id"]:
             lengths[d["lane_id"]] = lengths.get(d["lane_id"], 0.0) + float(d["length_m"])
     out = []
     for f in cmap.geojson["features"]:

@@ -38,6 +38,7 @@ from fleet.routing import fastest_route
 from fleet.traffic.checker import check_plans
 from fleet.traffic.planner import PlanError, PlannerConfig, TrafficPlanner
 from fleet.traffic.timed_route import SeparationRules, TimedRoute
+from maps.lane_graph import EdgeAttrs, edge_attrs, edges_with, node_attrs, nodes_with
 from maps.queries import yard_spots
 
 LOAD_DWELL_S = 60.0
@@ -57,7 +58,7 @@ def _slots(g: nx.DiGraph, rules: SeparationRules) -> list[tuple[tuple[str, str],
     """Standing positions one spacing apart whose bodies stay clear of junctions."""
     step = rules.min_spacing_m + 1.0
     out: list[tuple[tuple[str, str], float]] = []
-    for u, v, d in sorted(g.edges(data=True)):
+    for u, v, d in sorted(edges_with(g)):
         s = step
         while s <= d["length_m"] + 1e-9:
             out.append(((u, v), s))
@@ -79,7 +80,7 @@ def make_instance(g: nx.DiGraph, n: int, seed: int) -> Instance:
 
 
 def _far_side(g: nx.DiGraph, edge: tuple[str, str]) -> str:
-    lane = g.edges[edge]["lane_id"]
+    lane = edge_attrs(g, *edge)["lane_id"]
     if lane == "E-AUTO" or lane.startswith("vn-"):
         return "CN"
     return "VN"
@@ -88,9 +89,10 @@ def _far_side(g: nx.DiGraph, edge: tuple[str, str]) -> str:
 def _free_flow_s(g: nx.DiGraph, nodes: tuple[str, ...], must_stop: frozenset[str]) -> float:
     t = 0.0
     for u, v in itertools.pairwise(nodes):
-        t += g.edges[u, v]["length_m"] / g.edges[u, v]["speed_mps"]
-    stops = [n for n in nodes[1:-1] if n in must_stop]
-    return t + sum(HANDOFF_DWELL_S if "zero" in n else 5.0 for n in stops)
+        e: EdgeAttrs = g.edges[u, v]
+        t += e["length_m"] / e["speed_mps"]
+    stops = [node_attrs(g, n).get("stop_reason") for n in nodes[1:-1] if n in must_stop]
+    return t + sum(HANDOFF_DWELL_S if r == "zero_line" else 5.0 for r in stops)
 
 
 def _crossings(g: nx.DiGraph, traces: list[TimedRoute], horizon_s: float) -> int:
@@ -100,11 +102,12 @@ def _crossings(g: nx.DiGraph, traces: list[TimedRoute], horizon_s: float) -> int
         ts = [p[0] for p in tr.profile]
         ss = [p[1] for p in tr.profile]
         for u, v in itertools.pairwise(tr.nodes):
-            s += g.edges[u, v]["length_m"]
-            if g.edges[u, v].get("zero_crossing") is None:
+            e: EdgeAttrs = g.edges[u, v]
+            s += e["length_m"]
+            if e["zero_crossing"] is None:
                 continue
             # The front passes the zero line on this edge: count when it left the stop line.
-            start = s - g.edges[u, v]["length_m"]
+            start = s - e["length_m"]
             for (t0, s0), (_t1, s1) in itertools.pairwise(zip(ts, ss, strict=True)):
                 if s0 <= start + 1e-6 < s1 and t0 <= horizon_s:
                     count += 1
@@ -255,14 +258,15 @@ def probe_requests(
 
 def _on_lane(planner: TrafficPlanner, vid: str, lane: str) -> bool:
     u, v, _ = planner.position(vid)
-    return bool(planner.g.edges[u, v]["lane_id"] == lane)
+    return edge_attrs(planner.g, u, v)["lane_id"] == lane
 
 
 def independent_conflicts(g: nx.DiGraph, inst: Instance, seed: int) -> dict[str, Any]:
     """Baseline without coordination: every vehicle drives its free-flow route at once."""
     rng = random.Random(seed + 1)
     spots = yard_spots(g)
-    must_stop = frozenset(n for n, d in g.nodes(data=True) if d.get("stop_reason"))
+    stop_reason = {n: r for n, d in nodes_with(g) if (r := d.get("stop_reason"))}
+    must_stop = frozenset(stop_reason)
     routes: list[TimedRoute] = []
     t0 = time.perf_counter()
     for vid, (u, v), s in inst.placements:
@@ -272,13 +276,13 @@ def independent_conflicts(g: nx.DiGraph, inst: Instance, seed: int) -> dict[str,
         t, pos = 0.0, s
         prof = [(t, pos)]
         for a, b in itertools.pairwise(nodes):
-            e = g.edges[a, b]
+            e: EdgeAttrs = g.edges[a, b]
             step = e["length_m"] - (s if a == u and pos == s else 0.0)
             pos += step
             t += step / e["speed_mps"]
             prof.append((t, pos))
             if b in must_stop and b != nodes[-1]:
-                t += HANDOFF_DWELL_S if "zero" in b else 5.0
+                t += HANDOFF_DWELL_S if stop_reason[b] == "zero_line" else 5.0
                 prof.append((t, pos))
         if len(prof) < 2:
             prof.append((1.0, s))

@@ -35,7 +35,7 @@ from fleet.vehicles import (
     VehicleStatus,
     validate_vehicle_id,
 )
-from maps.lane_graph import heading_out_of
+from maps.lane_graph import heading_out_of, node_attrs
 from maps.queries import nearest_node
 
 ARRIVAL_TOLERANCE_M = 1.5
@@ -227,7 +227,7 @@ class FleetCore:
             return v
         if node not in g:
             raise FleetError(f"unknown node {node!r} on corridor {corridor}")
-        attrs = g.nodes[node]
+        attrs = node_attrs(g, node)
         heading = heading_out_of(g, node)
         v = Vehicle(vehicle_id, corridor, attrs["x"], attrs["y"], heading, node=node)
         self.vehicles[vehicle_id] = v
@@ -541,8 +541,9 @@ class FleetCore:
     def _status_of(self, v: Vehicle) -> VehicleStatus:
         m = v.mission
         if m is None or m.status is not MissionStatus.ACTIVE:
-            node = self.graphs[v.corridor].nodes[v.node] if v.node is not None else {}
-            if node.get("stop_reason") == "zero_line":
+            g = self.graphs[v.corridor]
+            stop = node_attrs(g, v.node).get("stop_reason") if v.node is not None else None
+            if stop == "zero_line":
                 return VehicleStatus.AT_HANDOFF
             return VehicleStatus.IDLE
         return VehicleStatus.MOVING if v.speed_mps >= STOPPED_MPS else VehicleStatus.HOLDING

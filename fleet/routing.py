@@ -18,6 +18,8 @@ import networkx as nx
 import shapely
 from shapely import LineString
 
+from maps.lane_graph import EdgeAttrs
+
 
 class RoutingError(ValueError):
     """A route request that cannot be served (unknown node, unreachable goal...)."""
@@ -170,7 +172,7 @@ def route_along(g: nx.DiGraph, nodes: list[str] | tuple[str, ...]) -> Route:
     for u, v in itertools.pairwise(nodes):
         if not g.has_edge(u, v):
             raise RoutingError(f"{u} -> {v} is not a lane of the guide graph")
-        e = g.edges[u, v]
+        e: EdgeAttrs = g.edges[u, v]
         legs.append(RouteLeg(u, v, e["lane_id"], e["kind"], e["length_m"], e["speed_mps"], dist))
         dist += e["length_m"]
         pts = [(float(x), float(y)) for x, y in e["geometry"].coords]

@@ -9,6 +9,11 @@ the exact crossing point. Traditional lanes are in the graph (the UI and the
 simulator need them) but :func:`guide_graph` drops them: guide vehicles never
 plan on them.
 
+The attribute dicts stay plain dicts (the API's JSON, the simulator and the tests read
+them as such); :class:`NodeAttrs` and :class:`EdgeAttrs` give them a type, and the
+accessors below hand them out under it (without copying), so that mypy knows each
+value's type and flags a misspelt ``d["key"]`` (it does not flag one in ``d.get``).
+
 Complexity: O(F^2 + Z*F) shapely predicates for F line features and Z zones;
 the corridors have a few dozen features, so building takes milliseconds.
 """
@@ -16,8 +21,9 @@ the corridors have a few dozen features, so building takes milliseconds.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NotRequired, TypedDict, cast
 
 import networkx as nx
 from shapely import LineString, Point
@@ -35,6 +41,63 @@ NODE_ZONE_KINDS = (
     "charging",
     "parking",
 )
+
+
+class NodeAttrs(TypedDict):
+    """A node's attributes. Every node has a position and a side; the rest says what
+    happens to a vehicle there (a node may be several of these at once)."""
+
+    x: float  #: map-frame east, m
+    y: float  #: map-frame north, m
+    lon: float  #: WGS84 longitude, degrees
+    lat: float  #: WGS84 latitude, degrees
+    side: str  #: "VN" or "CN": the side of the zero line it lies on
+    #: what is here, sorted: lane_end, junction, stop_line, spot, zone_entry, zone_exit
+    tags: list[str]
+    stop_line: NotRequired[str]  #: id of the stop line here
+    stop_reason: NotRequired[str]  #: why vehicles stop here ("zero_line", "checkpoint")
+    spot: NotRequired[str]  #: id of the yard spot here (e.g. "vn-spot-L1")
+    spot_kind: NotRequired[str]  #: "loading", "charging", "parking" or "inspection"
+    spot_name: NotRequired[str]  #: the spot's short name on its side (e.g. "L1", "C1")
+    zone: NotRequired[str]  #: id of the zone whose boundary the lane crosses here
+    zone_kind: NotRequired[str]  #: that zone's kind (one of NODE_ZONE_KINDS)
+
+
+class EdgeAttrs(TypedDict):
+    """An edge's attributes: one lane stretch between consecutive nodes, in travel
+    direction."""
+
+    lane_id: str  #: id of the lane or connector the stretch is part of
+    kind: str  #: "driverless", "traditional" or "connector"
+    direction: str | None  #: "export" or "import" (None on connectors)
+    guide: bool  #: guide vehicles may drive it (see guide_graph)
+    length_m: float  #: length along the lane, m
+    speed_mps: float  #: speed limit, m/s
+    travel_time_s: float  #: length at the speed limit, s (the routing weight)
+    offset_m: float  #: where the stretch starts along its lane, m from the lane's start
+    geometry: LineString  #: the stretch in the map frame, m
+    zones: list[str]  #: ids of the zones its midpoint lies in, sorted
+    zero_crossing: tuple[float, float] | None  #: where it crosses the zero line (map frame, m)
+
+
+def node_attrs(g: nx.DiGraph, n: str) -> NodeAttrs:
+    """Node ``n``'s attribute dict itself (not a copy), typed."""
+    return cast(NodeAttrs, g.nodes[n])
+
+
+def edge_attrs(g: nx.DiGraph, u: str, v: str) -> EdgeAttrs:
+    """Edge (u, v)'s attribute dict itself (not a copy), typed."""
+    return cast(EdgeAttrs, g.edges[u, v])
+
+
+def nodes_with(g: nx.DiGraph) -> Iterator[tuple[str, NodeAttrs]]:
+    """(node, attributes) for every node, like ``g.nodes(data=True)``, typed."""
+    return cast(Iterator[tuple[str, NodeAttrs]], iter(g.nodes(data=True)))
+
+
+def edges_with(g: nx.DiGraph) -> Iterator[tuple[str, str, EdgeAttrs]]:
+    """(u, v, attributes) for every edge, like ``g.edges(data=True)``, typed."""
+    return cast(Iterator[tuple[str, str, EdgeAttrs]], iter(g.edges(data=True)))
 
 
 @dataclass
@@ -165,9 +228,7 @@ def build_lane_graph(cmap: CorridorMap) -> nx.DiGraph:
             crossing = geom.intersection(zero) if geom.intersects(zero) else None
             mid = geom.interpolate(0.5, normalized=True)
             zones = sorted(z.id for z in cmap.zones.values() if z.polygon.contains(mid))
-            g.add_edge(
-                a,
-                b,
+            edge = EdgeAttrs(
                 lane_id=lf.id,
                 kind=lf.kind,
                 direction=lf.direction,
@@ -187,6 +248,7 @@ def build_lane_graph(cmap: CorridorMap) -> nx.DiGraph:
                     else None
                 ),
             )
+            g.add_edge(a, b, **edge)
     for nid, attrs in nodes.attrs.items():
         if nid in g:
             lon, lat = cmap.frame.to_lonlat(attrs["x"], attrs["y"])
@@ -196,7 +258,7 @@ def build_lane_graph(cmap: CorridorMap) -> nx.DiGraph:
 
 def guide_graph(g: nx.DiGraph) -> nx.DiGraph:
     """The subgraph guide vehicles may use: reserved lanes and yard connectors only."""
-    edges = [(u, v) for u, v, guide in g.edges(data="guide") if guide]
+    edges = [(u, v) for u, v, d in edges_with(g) if d["guide"]]
     sub: nx.DiGraph = g.edge_subgraph(edges).copy()
     return sub
 
@@ -205,7 +267,8 @@ def heading_out_of(g: nx.DiGraph, node: str) -> float:
     """Yaw (rad, from +x, counter-clockwise) of a vehicle standing at ``node``, facing
     along its first out-edge; 0 for a node with none. The orchestrator and the
     simulator worlds both place vehicles with this rule, so they agree."""
-    for _, _, geom in g.out_edges(node, data="geometry"):
+    for _, v in g.out_edges(node):
+        geom = edge_attrs(g, node, v)["geometry"]
         (x0, y0), (x1, y1) = geom.coords[0], geom.coords[1]
         return math.atan2(y1 - y0, x1 - x0)
     return 0.0

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-LOG_AGAIN_S = 60.0  # the same failure in the same place is logged in full once a minute
+from smartgate.services.faults import RepeatLimiter, more_like_it
 
 
 class _Logger(Protocol):
@@ -26,7 +26,7 @@ class Contained:
     def __init__(self, logger: _Logger) -> None:
         self.logger = logger
         self.count = 0
-        self._last: dict[tuple[str, str], tuple[float, int]] = {}
+        self._limiter = RepeatLimiter()
 
     def wrap(
         self,
@@ -51,15 +51,10 @@ class Contained:
         import traceback
 
         self.count += 1
-        key = (where, type(exc).__name__)
-        now = time.monotonic()
-        last, repeats = self._last.get(key, (-LOG_AGAIN_S, 0))
-        if now - last < LOG_AGAIN_S:
-            self._last[key] = (last, repeats + 1)
+        held = self._limiter.admit((where, type(exc).__name__), time.monotonic())
+        if held is None:
             return
-        self._last[key] = (now, 0)
-        more = f" ({repeats} more like it since)" if repeats else ""
         self.logger.error(
-            f"contained {type(exc).__name__} in {where}{more}: {exc}\n"
+            f"contained {type(exc).__name__} in {where}{more_like_it(held)}: {exc}\n"
             + "".join(traceback.format_exception(exc))
         )

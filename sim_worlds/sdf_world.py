@@ -518,10 +518,10 @@ def default_vehicles(cmap: CorridorMap) -> list[Vehicle]:
     Same placement rule as ``fleet.core`` uses for a vehicle registered at a node, so the world
     and the orchestrator agree where the vehicle starts. Id: corridor initials + ``_01``.
     """
-    from maps.lane_graph import build_lane_graph, heading_out_of
+    from maps.lane_graph import build_lane_graph, heading_out_of, node_attrs
 
     g = build_lane_graph(cmap)
-    node = g.nodes[HOME_NODE]
+    node = node_attrs(g, HOME_NODE)
     yaw = heading_out_of(g, HOME_NODE)
     prefix = "".join(part[0] for part in cmap.id.split("-") if part) or "gv"
     return [(f"{prefix}_01", float(node["x"]), float(node["y"]), yaw)]

@@ -40,6 +40,8 @@ from fleet.routing import Route
 from fleet.traffic.control import FleetControl
 from fleet.traffic.planner import PlannerConfig, Priority
 from fleet.vehicles import MissionStatus, VehicleParams, VehicleStatus
+from maps.lane_graph import edge_attrs, edges_with, node_attrs
+from maps.queries import spots as spots_of
 from maps.queries import yard_spots
 from vehicle.brain import SENSOR_RANGE_M, VehicleBrain
 from vehicle.kinematics import KinematicVehicle
@@ -360,11 +362,11 @@ class Simulator:
         self._ends: list[tuple[float, int, Callable[[], None]]] = []
         self._n_end = 0
         self._edge_offsets = {
-            c: {(u, v): float(d["offset_m"]) for u, v, d in g.edges(data=True)}
+            c: {(u, v): float(d["offset_m"]) for u, v, d in edges_with(g)}
             for c, g in self.graphs.items()
         }
         self._zero_nodes = {
-            c: {u for u, _v, d in g.edges(data=True) if d.get("zero_crossing") is not None}
+            c: {u for u, _v, d in edges_with(g) if d["zero_crossing"] is not None}
             for c, g in self.graphs.items()
         }
         self.zero_lines = zero_lines
@@ -459,7 +461,8 @@ class Simulator:
         vid = self._depot[corridor][0]
         g = self.graphs[corridor]
         for node in self._homes[corridor]:
-            if self.t > 0.0 and "spot" not in node:
+            at = node_attrs(g, node)
+            if self.t > 0.0 and at.get("spot") is None:
                 continue  # once traffic moves, only into bays: a lane may be reserved
             if any(
                 o.corridor == corridor
@@ -467,7 +470,7 @@ class Simulator:
                 for o in self.vehicles.values()
             ):
                 continue
-            x, y = g.nodes[node]["x"], g.nodes[node]["y"]
+            x, y = at["x"], at["y"]
             spacing = self.fc.cfg.rules.min_spacing_m
             if any(
                 o.corridor == corridor and math.hypot(o.model.x - x, o.model.y - y) < spacing
@@ -762,7 +765,7 @@ class Simulator:
         for o in self.vehicles.values():
             node = o.target if o.phase == "driving" else o.node
             if o.model.v < 0.1 and node in STAGING_NODES:
-                at = self.graphs[o.corridor].nodes[node]
+                at = node_attrs(self.graphs[o.corridor], node)
                 if math.hypot(o.model.x - at["x"], o.model.y - at["y"]) <= STAGING_QUEUE_M:
                     o.bay_wait_s += period
             claims[(o.corridor, node)] = claims.get((o.corridor, node), 0) + 1
@@ -960,7 +963,7 @@ class Simulator:
     def lane_point(self, corridor: str, lane: str, s_m: float) -> tuple[float, float]:
         """The map point ``s_m`` along ``lane`` (its edges' offsets and geometry)."""
         g = self.graphs[corridor]
-        for _u, _v, d in g.edges(data=True):
+        for _u, _v, d in edges_with(g):
             if d["lane_id"] == lane and d["offset_m"] <= s_m <= d["offset_m"] + d["length_m"]:
                 p = d["geometry"].interpolate(s_m - d["offset_m"])
                 return float(p.x), float(p.y)
@@ -1018,20 +1021,16 @@ def _home_nodes(g: nx.DiGraph, spots: dict[str, list[str]]) -> list[str]:
     out: list[str] = []
     for vn, cn in zip(spots["VN"], spots["CN"], strict=False):
         out += [vn, cn]
-    for kind in ("P1", "C1", "X1"):
-        for side in ("vn", "cn"):
-            spot = f"{side}-spot-{kind}"
-            if spot in g:
-                out.append(spot)
+    for kind in ("parking", "charging", "inspection"):
+        for side in ("VN", "CN"):
+            out += spots_of(g, kind, side)
     for lane in ("I-AUTO", "E-AUTO"):
         placed: list[float] = []
         edges = sorted(
-            (d["offset_m"] + d["length_m"], v)
-            for _u, v, d in g.edges(data=True)
-            if d["lane_id"] == lane
+            (d["offset_m"] + d["length_m"], v) for _u, v, d in edges_with(g) if d["lane_id"] == lane
         )
         for s_end, v in edges:
-            tags = g.nodes[v].get("tags", [])
+            tags = node_attrs(g, v)["tags"]
             if "stop_line" in tags or "lane_end" in tags or g.out_degree(v) != 1:
                 continue
             if s_end < 60.0 or any(abs(s_end - p) < 30.0 for p in placed):
@@ -1043,10 +1042,12 @@ def _home_nodes(g: nx.DiGraph, spots: dict[str, list[str]]) -> list[str]:
 
 def _lane_of_node(g: nx.DiGraph, node: str) -> tuple[str, float]:
     """The lane a standing vehicle's front is on, and how far along it."""
-    for _u, _v, d in sorted(g.in_edges(node, data=True), key=lambda e: (e[0], e[1])):
-        return str(d["lane_id"]), float(d["offset_m"] + d["length_m"])
-    for _u, _v, d in sorted(g.out_edges(node, data=True), key=lambda e: (e[0], e[1])):
-        return str(d["lane_id"]), float(d["offset_m"])
+    for u, v in sorted(g.in_edges(node)):
+        d = edge_attrs(g, u, v)
+        return d["lane_id"], d["offset_m"] + d["length_m"]
+    for u, v in sorted(g.out_edges(node)):
+        d = edge_attrs(g, u, v)
+        return d["lane_id"], d["offset_m"]
     return "", 0.0
 
 

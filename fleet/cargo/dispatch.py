@@ -62,6 +62,7 @@ from fleet.cargo.consignments import (
     clearance_problems,
     priority_key,
 )
+from maps.lane_graph import EdgeAttrs
 
 REEFER = "reefer"
 STOP_LINE_FOR: Mapping[Direction, str] = {
@@ -224,7 +225,8 @@ class GraphTravelTimes(TravelTimes):
             for v in times:  # settle order: a node's predecessor comes before it
                 if v != s:
                     u = paths[v][-2]
-                    dist[v] = dist[u] + float(g.edges[u, v]["length_m"])
+                    e: EdgeAttrs = g.edges[u, v]
+                    dist[v] = dist[u] + float(e["length_m"])
                 t[i, index[v]] = float(times[v])
                 d[i, index[v]] = dist[v]
         self._index[corridor], self._time[corridor], self._dist[corridor] = index, t, d

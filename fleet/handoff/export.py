@@ -19,9 +19,12 @@ from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+import networkx as nx
+
 from fleet.cargo.consignments import Consignment, ConsignmentState, FruitKind, GoodsCategory
 from fleet.handoff.proto import handoff_pb2 as pb
 from fleet.handoff.session import Handoff, HState, LinkState
+from maps.queries import spot
 
 __all__ = [
     "ExportAction",
@@ -47,7 +50,7 @@ FRUIT_HS: dict[FruitKind, str] = {
     FruitKind.OTHER: "081090",
 }
 ELECTRONICS_HS = "854239"  # electronic integrated circuits, other
-CN_YARD_SPOTS = ("L1", "L2", "L3", "L4")
+CN_YARD_SPOTS = ("L1", "L2", "L3", "L4")  # names of the CN loading spots an export may go to
 _NOT_ID = re.compile(r"[^A-Za-z0-9._:/-]")
 
 
@@ -145,12 +148,14 @@ def export_offer(
     return o
 
 
-def yard_goal(nodes: Collection[str], consignment_id: str, destination_id: str = "") -> str | None:
+def yard_goal(g: nx.DiGraph, consignment_id: str, destination_id: str = "") -> str | None:
     """Where an accepted export vehicle drives on the CN side: the peer's destination if it
-    names a node of ours, else a CN loading spot picked by a stable hash of the id."""
-    if destination_id in nodes:
+    names a node of our guide graph ``g``, else one of the CN_YARD_SPOTS the map has, picked
+    by a stable hash of the id (found by name and side, so the ids' spelling does not
+    matter)."""
+    if destination_id in g:
         return destination_id
-    spots = [f"cn-spot-{s}" for s in CN_YARD_SPOTS if f"cn-spot-{s}" in nodes]
+    spots = [n for name in CN_YARD_SPOTS if (n := spot(g, "CN", name)) is not None]
     if not spots:
         return None
     return spots[zlib.crc32(consignment_id.encode()) % len(spots)]

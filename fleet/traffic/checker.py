@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import networkx as nx
 
 from fleet.traffic.timed_route import SeparationRules, TimedRoute
+from maps.lane_graph import EdgeAttrs
 
 EPS = 1e-6
 
@@ -170,7 +171,8 @@ def _check_route(g: nx.DiGraph, r: TimedRoute, must_stop: frozenset[str]) -> lis
     prof = r.profile
     if len(prof) < 2:
         return [Violation("bad_profile", (v,), "-", 0.0, "a profile needs at least two points")]
-    length = sum(g.edges[u, w]["length_m"] for u, w in zip(r.nodes, r.nodes[1:], strict=False))
+    edges: list[EdgeAttrs] = [g.edges[u, w] for u, w in zip(r.nodes, r.nodes[1:], strict=False)]
+    length = sum(e["length_m"] for e in edges)
     for (t0, s0), (t1, s1) in itertools.pairwise(prof):
         if not all(math.isfinite(x) for x in (t0, s0, t1, s1)):
             bad.append(Violation("bad_profile", (v,), "-", t0, "non-finite time or distance"))
@@ -198,13 +200,13 @@ def _check_route(g: nx.DiGraph, r: TimedRoute, must_stop: frozenset[str]) -> lis
         return bad
     # Speed limits, edge by edge.
     starts = [0.0]
-    for u, w in zip(r.nodes, r.nodes[1:], strict=False):
-        starts.append(starts[-1] + g.edges[u, w]["length_m"])
+    for e in edges:
+        starts.append(starts[-1] + e["length_m"])
     for (t0, s0), (t1, s1) in itertools.pairwise(prof):
         speed = (s1 - s0) / (t1 - t0)
         for i, (u, w) in enumerate(zip(r.nodes, r.nodes[1:], strict=False)):
             if starts[i] < s1 - EPS and starts[i + 1] > s0 + EPS:
-                limit = g.edges[u, w]["speed_mps"]
+                limit = edges[i]["speed_mps"]
                 if speed > limit * (1 + 1e-6) + 1e-9:
                     bad.append(
                         Violation(
@@ -243,8 +245,8 @@ def _pieces(g: nx.DiGraph, r: TimedRoute) -> tuple[list[_Piece], list[float]]:
     s = 0.0
     node_s = [0.0]
     for u, w in zip(r.nodes, r.nodes[1:], strict=False):
-        e = g.edges[u, w]
-        length, lane, x0 = e["length_m"], e["lane_id"], e.get("offset_m", 0.0)
+        e: EdgeAttrs = g.edges[u, w]
+        length, lane, x0 = e["length_m"], e["lane_id"], e["offset_m"]
         last = pieces[-1] if pieces else None
         if last is not None and last.lane == lane and abs(last.x0 + (s - last.s0) - x0) < 0.5:
             pieces[-1] = _Piece(r.vehicle_id, lane, last.s0, s + length, last.x0)

@@ -50,6 +50,7 @@ from fleet.routing import Route, RouteLeg, RoutingError, route_along
 from fleet.traffic.planner import PlanError, PlannerConfig, PlanStatus, Priority, TrafficPlanner
 from fleet.traffic.timed_route import TimedRoute
 from fleet.vehicles import Mission, MissionStatus, Vehicle, VehicleReport, VehicleStatus
+from maps.lane_graph import EdgeAttrs, edge_attrs
 from maps.queries import junctions
 
 LOOKAHEAD_S = 8.0  # how far ahead of the plan's "now" a reservation reaches
@@ -491,7 +492,8 @@ class FleetControl:
         """Where the route meets the zero line's stop line (its length if it does not)."""
         g = self.graphs[corridor]
         for leg in m.route.legs:
-            if g.edges[leg.u, leg.v].get("zero_crossing") is not None:
+            e: EdgeAttrs = g.edges[leg.u, leg.v]
+            if e["zero_crossing"] is not None:
                 return leg.start_m
         return m.route.length_m
 
@@ -571,7 +573,8 @@ class FleetControl:
                 if u in self._junctions[corridor] and s_first - 1e-6 <= s <= s_end + 1e-6:
                     at = min(max(s, s_first), s_end)  # on the profile despite rounding
                     passes.setdefault(u, []).append((r.time_at(at)[0], vid))
-                s += g.edges[u, w]["length_m"]
+                e: EdgeAttrs = g.edges[u, w]
+                s += e["length_m"]
         return {n: [vid for _, vid in sorted(p)] for n, p in passes.items()}
 
     def _touches(self, corridor: str, iv: tuple[str, str, float, float], node: str) -> bool:
@@ -582,7 +585,8 @@ class FleetControl:
         if u == node and lo <= zone.get((u, w, node), JUNCTION_CLEAR_M):
             return True
         if w == node:
-            length = self.graphs[corridor].edges[u, w]["length_m"]
+            e: EdgeAttrs = self.graphs[corridor].edges[u, w]
+            length = e["length_m"]
             reach = zone.get((u, w, node), JUNCTION_CLEAR_M) + self.cfg.rules.min_gap_m
             return bool(hi > length - reach + 0.01)
         return False
@@ -804,7 +808,8 @@ def _standing_path(g: nx.DiGraph, node: str, behind_m: float) -> tuple[list[str]
         preds = [p for p in preds if p not in nodes]
         if not preds:
             break
-        length += g.edges[preds[0], nodes[0]]["length_m"]
+        e: EdgeAttrs = g.edges[preds[0], nodes[0]]
+        length += e["length_m"]
         nodes.insert(0, preds[0])
     if len(nodes) >= 2:
         return nodes, length
@@ -855,7 +860,8 @@ def _intervals(
     out = []
     s = 0.0
     for u, w in itertools.pairwise(nodes):
-        length = g.edges[u, w]["length_m"]
+        e: EdgeAttrs = g.edges[u, w]
+        length = e["length_m"]
         a, b = max(lo, s), min(hi, s + length)
         if b >= a and b > s - 1e-9 and a < s + length + 1e-9:
             out.append((u, w, a - s, b - s))
@@ -890,7 +896,8 @@ def _before_start(
     if lo < 0 and nodes:
         first = nodes[0]
         for p in sorted(g.predecessors(first)):
-            length = g.edges[p, first]["length_m"]
+            e: EdgeAttrs = g.edges[p, first]
+            length = e["length_m"]
             return [(p, first, max(0.0, length + lo), length)]
     return []
 
@@ -913,7 +920,8 @@ def _shadowed(
         prev = held[k - 1][0]
         for q in g.predecessors(u):
             if q != prev:
-                length = g.edges[q, u]["length_m"]
+                e: EdgeAttrs = g.edges[q, u]
+                length = e["length_m"]
                 out.append((q, u, max(0.0, length - behind), length))
     return out
 
@@ -929,8 +937,8 @@ def junction_zones(g: nx.DiGraph, junctions: frozenset[str]) -> dict[tuple[str, 
     for n in junctions:
         edges = [(u, n) for u in g.predecessors(n)] + [(n, w) for w in g.successors(n)]
         for u, w in edges:
-            line = g.edges[u, w]["geometry"]
-            others = [g.edges[e]["geometry"] for e in edges if e != (u, w)]
+            line = edge_attrs(g, u, w)["geometry"]
+            others = [edge_attrs(g, a, b)["geometry"] for a, b in edges if (a, b) != (u, w)]
             length = float(line.length)
             d = JUNCTION_CLEAR_M
             while d < length:

@@ -42,13 +42,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any
 
 import networkx as nx
 import numpy as np
 from numpy.typing import NDArray
 
 from fleet.traffic.timed_route import SeparationRules, TimedRoute
+from maps.lane_graph import EdgeAttrs, edges_with, nodes_with
 from maps.queries import junctions
 
 INF = math.inf
@@ -100,9 +100,7 @@ class _Map:
     for the thousands of look-ups per plan); the graph is fixed for a planner's life."""
 
     def __init__(self, g: nx.DiGraph) -> None:
-        self.edge: dict[tuple[str, str], dict[str, Any]] = {
-            (u, v): d for u, v, d in g.edges(data=True)
-        }
+        self.edge: dict[tuple[str, str], EdgeAttrs] = {(u, v): d for u, v, d in edges_with(g)}
         self.junctions = junctions(g)
 
 
@@ -126,7 +124,7 @@ class _Motion:
         self.pieces: list[tuple[str, float, float, float]] = []
         for i, (u, v) in enumerate(itertools.pairwise(r.nodes)):
             e = edge[u, v]
-            lane, x0, s = e["lane_id"], float(e.get("offset_m", 0.0)), self.node_s[i]
+            lane, x0, s = e["lane_id"], float(e["offset_m"]), self.node_s[i]
             if self.pieces:
                 pl, px0, _px1, ps0 = self.pieces[-1]
                 if pl == lane and abs(px0 + (s - ps0) - x0) < 0.5:
@@ -421,9 +419,9 @@ class TrafficPlanner:
             lambda: defaultdict(set)
         )
         self._step = 0  # planning steps so far (orders "planned" against "changed")
-        self._stops = {n: d["stop_reason"] for n, d in g.nodes(data=True) if d.get("stop_reason")}
+        self._stops = {n: r for n, d in nodes_with(g) if (r := d.get("stop_reason"))}
         self.must_stop = frozenset(self._stops)
-        self.lanes = frozenset(d["lane_id"] for _, _, d in g.edges(data=True))
+        self.lanes = frozenset(d["lane_id"] for _, _, d in edges_with(g))
         self._map = _Map(g)
         # Fastest paths by (head, goal, avoid crossing, closed lanes): the graph is fixed.
         self._paths: dict[tuple[str, str, bool, frozenset[str]], list[str] | None] = {}
@@ -486,7 +484,7 @@ class TrafficPlanner:
         if vid in self._v:
             raise PlanError(f"vehicle {vid!r} is already on the corridor")
         self._check_path(path)
-        length = sum(self.g.edges[u, w]["length_m"] for u, w in itertools.pairwise(path))
+        length = sum(self._map.edge[u, w]["length_m"] for u, w in itertools.pairwise(path))
         if not 0.0 <= s <= length + 0.5:
             raise PlanError(f"{vid}: position {s:.1f} m is not on its {length:.1f} m path")
         s = min(s, length)
@@ -499,7 +497,7 @@ class TrafficPlanner:
         self._v[vid] = v
         ns = [0.0]
         for u, w in itertools.pairwise(path):
-            ns.append(ns[-1] + self.g.edges[u, w]["length_m"])
+            ns.append(ns[-1] + self._map.edge[u, w]["length_m"])
         self._trace[vid] = _Trace(list(path), ns, [(now, s)])
         if self._free_slots:
             self._slot[vid] = self._free_slots.pop()
@@ -659,7 +657,7 @@ class TrafficPlanner:
         path = tuple(nodes)
         try:
             self._check_path(path)
-            length = sum(self.g.edges[u, w]["length_m"] for u, w in itertools.pairwise(path))
+            length = sum(self._map.edge[u, w]["length_m"] for u, w in itertools.pairwise(path))
             if not 0.0 <= s <= length + 0.5:
                 raise PlanError(f"{vid}: position {s:.1f} m is not on its {length:.1f} m path")
             m = _Motion(self._map, TimedRoute(vid, path, ((now, s), (now + 1.0, s))))
@@ -868,10 +866,10 @@ class TrafficPlanner:
     def _dijkstra(self, head: str, goal: str, avoid_crossing: bool) -> list[str] | None:
         closed = self.closed
 
-        def cost(_u: str, _w: str, d: dict[str, object]) -> float | None:
-            if avoid_crossing and d.get("zero_crossing") is not None:
+        def cost(_u: str, _w: str, d: EdgeAttrs) -> float | None:
+            if avoid_crossing and d["zero_crossing"] is not None:
                 return None  # networkx: a hidden edge
-            t = float(d["travel_time_s"])  # type: ignore[arg-type]
+            t = float(d["travel_time_s"])
             return t + CLOSED_PENALTY_S if d["lane_id"] in closed else t
 
         try:
@@ -907,7 +905,7 @@ class TrafficPlanner:
         tr.nodes = tr.nodes[: base + common] + list(r.nodes[common:])
         tr.node_s = tr.node_s[: base + common]
         for i in range(len(tr.node_s), len(tr.nodes)):
-            e = self.g.edges[tr.nodes[i - 1], tr.nodes[i]]
+            e = self._map.edge[tr.nodes[i - 1], tr.nodes[i]]
             tr.node_s.append(tr.node_s[-1] + e["length_m"])
         offset = tr.node_s[base]
         ahead = [(t, s + offset) for t, s in r.profile if t > now + EPS]
@@ -923,7 +921,7 @@ class TrafficPlanner:
         self._check_path(path)
         ns = [0.0]
         for u, w in itertools.pairwise(path):
-            ns.append(ns[-1] + self.g.edges[u, w]["length_m"])
+            ns.append(ns[-1] + self._map.edge[u, w]["length_m"])
         s = max(0.0, min(s, ns[-1]))
         self._unindex(v)
         v.motion = _Motion(self._map, TimedRoute(v.vid, path, ((now, s), (now + 1.0, s))))
@@ -1058,7 +1056,7 @@ class TrafficPlanner:
             if (
                 abs(ns[i] - s_start) <= 1e-3
                 and self._stops.get(nodes[i]) == "zero_line"
-                and self._map.edge[nodes[i], nodes[i + 1]].get("zero_crossing") is not None
+                and self._map.edge[nodes[i], nodes[i + 1]]["zero_crossing"] is not None
             ):
                 if v.refused:
                     return pos, dwell, "handoff refused"
@@ -1076,7 +1074,7 @@ class TrafficPlanner:
             reason = self._stops.get(nodes[i])
             if reason is None or i == len(nodes) - 1:
                 continue
-            crossing = self._map.edge[nodes[i], nodes[i + 1]].get("zero_crossing") is not None
+            crossing = self._map.edge[nodes[i], nodes[i + 1]]["zero_crossing"] is not None
             if reason != "zero_line":
                 dwell[ns[i]] = max(cfg.checkpoint_dwell_s, cfg.min_stop_s)
             elif v.refused and crossing:

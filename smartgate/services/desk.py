@@ -43,6 +43,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+import networkx as nx
+
 from fleet.cargo.consignments import (
     Consignment,
     ConsignmentError,
@@ -65,7 +67,7 @@ from fleet.cargo.dispatch import (
     dispatch,
     job_from_consignment,
 )
-from maps.queries import nearest_node
+from maps.queries import nearest_node, spot
 from smartgate.storage.store import ConsignmentRecord, DuplicateConsignment, Store, StoreConflict
 
 if TYPE_CHECKING:
@@ -74,7 +76,9 @@ if TYPE_CHECKING:
 S = ConsignmentState
 DESK = "smartgate:desk"
 RECOVERY = "smartgate:recovery"
-LOADING_SPOTS = ("L1", "L2", "L3", "L4")
+LOADING_SPOTS = ("L1", "L2", "L3", "L4")  # names of the loading spots consignments get
+INSPECTION_SPOT = "X1"  # name of the spot a held consignment is unloaded at
+SIDES = ("VN", "CN")
 # Before loading, nothing is on the vehicle: a hold or a lost vehicle simply frees it.
 NOT_LOADED = frozenset({S.DECLARED, S.CLEARED, S.QUEUED})
 
@@ -159,13 +163,13 @@ class ConsignmentDesk:
         fleet: FleetPort,
         travel: TravelTimes,
         corridors: Collection[str],
-        nodes: Mapping[str, Collection[str]],
+        graphs: Mapping[str, nx.DiGraph],
         *,
         clock: Callable[[], float] = time.time,
         recovery_timeout_s: float = 60.0,
         resend_after_s: float = 15.0,
     ) -> None:
-        """``nodes``: corridor -> guide-graph nodes (to pick loading and inspection spots).
+        """``graphs``: corridor -> guide graph (to pick loading and inspection spots).
 
         ``clock`` stamps the records (wall-clock seconds by default, so events keep
         going forward across restarts); the fleet's own time is passed to :meth:`tick`.
@@ -174,7 +178,13 @@ class ConsignmentDesk:
         self.fleet = fleet
         self.travel = travel
         self.corridors = frozenset(corridors)
-        self.nodes = {c: frozenset(ns) for c, ns in nodes.items()}
+        # Corridor -> side ("VN", "CN") -> spots, found by name once (the graphs are fixed).
+        self._loading = {
+            c: {side: _named(g, side, LOADING_SPOTS) for side in SIDES} for c, g in graphs.items()
+        }
+        self._inspection = {
+            c: {side: spot(g, side, INSPECTION_SPOT) for side in SIDES} for c, g in graphs.items()
+        }
         self.clock = clock
         self.recovery_timeout_s = recovery_timeout_s
         self.resend_after_s = resend_after_s
@@ -637,20 +647,24 @@ class ConsignmentDesk:
         self.store.append({"t": now, **entry})
 
     def _side(self, c: Consignment) -> str:
-        return "vn" if c.direction is Direction.EXPORT else "cn"
+        """The consignment's origin side, as the map names it."""
+        return "VN" if c.direction is Direction.EXPORT else "CN"
 
     def _loading_spot(self, c: Consignment) -> str | None:
         """A loading spot on the consignment's origin side, spread by a stable hash of its id."""
-        nodes = self.nodes.get(c.corridor, frozenset())
-        spots = [f"{self._side(c)}-spot-{s}" for s in LOADING_SPOTS]
-        spots = [s for s in spots if s in nodes]
+        spots = self._loading.get(c.corridor, {}).get(self._side(c), [])
         if not spots:
             return None
         return spots[zlib.crc32(c.id.encode()) % len(spots)]
 
     def _inspection_spot(self, c: Consignment) -> str | None:
-        spot = f"{self._side(c)}-spot-X1"
-        return spot if spot in self.nodes.get(c.corridor, frozenset()) else None
+        return self._inspection.get(c.corridor, {}).get(self._side(c))
+
+
+def _named(g: nx.DiGraph, side: str, names: tuple[str, ...]) -> list[str]:
+    """The spots called ``names`` on ``side`` that the map has, in that order (found by
+    their attributes, whatever their ids)."""
+    return [n for name in names if (n := spot(g, side, name)) is not None]
 
 
 def records_view(recs: Iterable[ConsignmentRecord]) -> list[dict[str, Any]]:
@@ -962,7 +976,7 @@ class OrchestratorFleet:
         from fleet.handoff.export import yard_goal
 
         v = self.orch.core.vehicle(vehicle_id)
-        goal = yard_goal(self.orch.graphs[v.corridor].nodes, consignment_id)
+        goal = yard_goal(self.orch.graphs[v.corridor], consignment_id)
         with contextlib.suppress(FleetError):  # already let across (the handoff link did)
             self.orch.accept_handoff(vehicle_id, self.orch.now(), goal=goal)
 
@@ -985,5 +999,5 @@ def desk_for(orch: Orchestrator, store: Store) -> ConsignmentDesk:
         OrchestratorFleet(orch),
         GraphTravelTimes(orch.graphs),
         corridors=list(orch.graphs),
-        nodes={c: list(g.nodes) for c, g in orch.graphs.items()},
+        graphs=orch.graphs,
     )

@@ -396,7 +396,7 @@ class HandoffAgent:
         if self._side(vid) == "CN":  # already across (e.g. before a restart)
             self._allowed.add(h.handoff_id)
             return
-        goal = yard_goal(list(self.orch.graphs[c.corridor].nodes), c.id)
+        goal = yard_goal(self.orch.graphs[c.corridor], c.id)
         info = {
             "handoff_id": h.handoff_id,
             "consignment_id": c.id,

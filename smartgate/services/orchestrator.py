@@ -49,6 +49,8 @@ from fleet.core import (
 from fleet.traffic.control import FleetControl
 from fleet.vehicles import MissionStatus, Vehicle, VehicleReport
 from maps.corridor_map import CorridorMap
+from maps.lane_graph import NodeAttrs, node_attrs
+from smartgate.services.faults import RepeatLimiter, more_like_it
 
 if TYPE_CHECKING:
     from smartgate.services.desk import ConsignmentDesk
@@ -58,7 +60,6 @@ Listener = Callable[[list[Event], list[dict[str, Any]]], None]
 log = logging.getLogger("smartgate.services.orchestrator")
 
 FAULTS_KEPT = 200  # contained exceptions kept for the API (newest last)
-LOG_AGAIN_S = 60.0  # the same fault in the same place is logged in full once a minute
 
 
 class Orchestrator:
@@ -99,7 +100,7 @@ class Orchestrator:
         self.faults: deque[dict[str, Any]] = deque(maxlen=FAULTS_KEPT)
         self.fault_count = 0
         self.isolated: dict[str, dict[str, Any]] = {}
-        self._logged: dict[tuple[str, str | None, str], tuple[float, int]] = {}
+        self._log_limiter = RepeatLimiter()
 
     def add_vehicle(self, vehicle_id: str, corridor: str, node: str, now: float) -> Vehicle:
         with self.lock:
@@ -251,19 +252,15 @@ class Orchestrator:
     def _log_fault(self, where: str, vehicle_id: str | None, exc: BaseException) -> None:
         """The first of a kind in full, then a count once a minute: an isolated vehicle
         whose reports keep failing must not fill the log."""
-        key = (where, vehicle_id, type(exc).__name__)
-        wall = time.monotonic()
-        last, repeats = self._logged.get(key, (-math.inf, 0))
-        if wall - last < LOG_AGAIN_S:
-            self._logged[key] = (last, repeats + 1)
+        held = self._log_limiter.admit((where, vehicle_id, type(exc).__name__), time.monotonic())
+        if held is None:
             return
-        self._logged[key] = (wall, 0)
         log.error(
             "contained %s in %s%s%s",
             type(exc).__name__,
             where,
             f" (vehicle {vehicle_id})" if vehicle_id else "",
-            f" ({repeats} more like it since)" if repeats else "",
+            more_like_it(held),
             exc_info=exc,
         )
 
@@ -415,7 +412,7 @@ class Orchestrator:
         mission = None
         if m is not None:
             coords = [list(frame.to_lonlat(x, y)) for x, y in m.route.line.coords]
-            goal_attrs = self.graphs[v.corridor].nodes[m.goal]
+            goal_attrs = node_attrs(self.graphs[v.corridor], m.goal)
             mission = {
                 "id": m.id,
                 "goal": m.goal,
@@ -621,10 +618,10 @@ class Orchestrator:
         return list(reversed(rows))[:limit]
 
 
-def _goal_label(attrs: dict[str, Any], lang: str) -> str:
+def _goal_label(attrs: NodeAttrs, lang: str) -> str:
     if attrs.get("stop_reason") == "zero_line":
         return "Handoff point (zero line)" if lang == "en" else "Điểm bàn giao (km 0)"
-    if attrs.get("spot"):
-        name = attrs.get("spot_name", attrs["spot"])
+    if spot := attrs.get("spot"):
+        name = attrs.get("spot_name", spot)
         return f"Yard spot {name}" if lang == "en" else f"Vị trí bãi {name}"
     return str(attrs.get("stop_line") or attrs.get("zone") or "")

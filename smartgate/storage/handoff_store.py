@@ -1,11 +1,12 @@
 """Durable records of the handoff link: outbox, inbox (dedup), handoffs and custody ledger.
 
-SQLAlchemy 2 with its own tables (prefix ``handoff_``, apart from smartgate.storage.store); SQLite
-in WAL mode by default, any SQLAlchemy URL otherwise. Each `apply` is one transaction, so a
-`Delta` of fleet.handoff.session lands whole or not at all: the state change, the frame that
-announces it and the custody record can never disagree after a crash. The custody table's
-unique keys are a second guard (after the session's own checks) that a consignment is booked
-once per direction and a handoff once.
+SQLAlchemy 2, tables prefixed ``handoff_`` on the one declarative base and in the one
+Alembic history (revision 0004); SQLite in WAL mode by default, any SQLAlchemy URL
+otherwise. Each `apply` is one transaction, so a `Delta` of fleet.handoff.session lands
+whole or not at all: the state change, the frame that announces it and the custody record
+can never disagree after a crash. The custody table's unique keys are a second guard
+(after the session's own checks) that a consignment is booked once per direction and a
+handoff once.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.pool import StaticPool
 
 from fleet.handoff.session import (
@@ -37,22 +38,20 @@ from fleet.handoff.session import (
     Role,
     SessionState,
 )
+from smartgate.storage.base import Base
+from smartgate.storage.store import migrate
 
 __all__ = ["HandoffStore"]
 
 
-class _Base(DeclarativeBase):
-    pass
-
-
-class MetaRow(_Base):
+class MetaRow(Base):
     __tablename__ = "handoff_meta"
     peer: Mapped[str] = mapped_column(String(96), primary_key=True)
     key: Mapped[str] = mapped_column(String(32), primary_key=True)
     value: Mapped[str] = mapped_column(String(128))
 
 
-class OutboxRow(_Base):
+class OutboxRow(Base):
     __tablename__ = "handoff_outbox"
     peer: Mapped[str] = mapped_column(String(96), primary_key=True)
     sequence: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -63,7 +62,7 @@ class OutboxRow(_Base):
     created_at: Mapped[float] = mapped_column(Float)
 
 
-class InboxRow(_Base):
+class InboxRow(Base):
     __tablename__ = "handoff_inbox"
     peer: Mapped[str] = mapped_column(String(96), primary_key=True)
     message_id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -71,7 +70,7 @@ class InboxRow(_Base):
     received_at: Mapped[float] = mapped_column(Float, index=True)
 
 
-class HandoffRow(_Base):
+class HandoffRow(Base):
     __tablename__ = "handoff_records"
     peer: Mapped[str] = mapped_column(String(96), primary_key=True)
     handoff_id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -93,9 +92,11 @@ class HandoffRow(_Base):
     updated_at: Mapped[float] = mapped_column(Float)
 
 
-class CustodyRow(_Base):
+class CustodyRow(Base):
     __tablename__ = "handoff_custody"
-    __table_args__ = (UniqueConstraint("peer", "from_side", "consignment_id"),)
+    __table_args__ = (
+        UniqueConstraint("peer", "from_side", "consignment_id", name="uq_handoff_custody_peer"),
+    )
     peer: Mapped[str] = mapped_column(String(96), primary_key=True)
     handoff_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     receipt_id: Mapped[str] = mapped_column(String(64))
@@ -155,7 +156,7 @@ class HandoffStore:
                     dbapi_conn.execute(f"PRAGMA synchronous={mode}")
 
                 event.listen(self.engine, "connect", _sync)
-        _Base.metadata.create_all(self.engine)
+        migrate(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import itertools
+from typing import NotRequired, get_origin, get_type_hints
 
 import networkx as nx
 import pytest
 from shapely import Point
 
 from maps.corridor_map import CorridorMap
-from maps.lane_graph import build_lane_graph
+from maps.lane_graph import (
+    EdgeAttrs,
+    NodeAttrs,
+    build_lane_graph,
+    edge_attrs,
+    edges_with,
+    node_attrs,
+    nodes_with,
+)
 from maps.queries import handoff_points
 
 
@@ -68,3 +77,39 @@ def test_nodes_at_stop_lines_zone_entries_spots_and_junctions(
     assert g.nodes["vn-customs:entry@E-AUTO"]["zone_kind"] == "checkpoint"
     for _, a in g.nodes(data=True):
         assert 106.3 < a["lon"] < 107.2 and 21.6 < a["lat"] < 22.4
+
+
+def _keys(td: type) -> tuple[frozenset[str], frozenset[str]]:
+    """(required, optional) keys of a TypedDict (read from its hints: with postponed
+    annotations, ``__optional_keys__`` does not see NotRequired on Python 3.11)."""
+    hints = get_type_hints(td, include_extras=True)
+    optional = frozenset(k for k, t in hints.items() if get_origin(t) is NotRequired)
+    return frozenset(hints) - optional, optional
+
+
+@pytest.mark.parametrize("cid", ["huu-nghi", "tan-thanh"])
+def test_the_attribute_types_say_what_the_builder_stores(
+    cid: str, maps: dict[str, CorridorMap]
+) -> None:
+    g = build_lane_graph(maps[cid])
+    required, optional = _keys(NodeAttrs)
+    assert required == {"x", "y", "lon", "lat", "side", "tags"}
+    for n, d in g.nodes(data=True):
+        assert required <= d.keys() <= required | optional, n
+    assert set().union(*(d.keys() for _, d in g.nodes(data=True))) == required | optional
+    required, optional = _keys(EdgeAttrs)
+    assert not optional
+    for u, v, d in g.edges(data=True):
+        assert d.keys() == required, (u, v)
+
+
+def test_the_typed_accessors_hand_out_the_graphs_own_dicts(
+    graphs: dict[str, nx.DiGraph],
+) -> None:
+    g = graphs["huu-nghi"]
+    assert all(node_attrs(g, n) is d for n, d in g.nodes(data=True))
+    assert all(edge_attrs(g, u, v) is d for u, v, d in g.edges(data=True))
+    assert [(n, id(d)) for n, d in nodes_with(g)] == [(n, id(d)) for n, d in g.nodes(data=True)]
+    assert [(u, v, id(d)) for u, v, d in edges_with(g)] == [
+        (u, v, id(d)) for u, v, d in g.edges(data=True)
+    ]

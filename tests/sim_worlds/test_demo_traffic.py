@@ -21,7 +21,7 @@ def make_desk(store: Store, fleet: YardFleet, graphs: dict[str, nx.DiGraph]) -> 
         fleet,
         GraphTravelTimes(graphs),
         corridors=list(graphs),
-        nodes={c: list(g.nodes) for c, g in graphs.items()},
+        graphs=graphs,
         clock=lambda: float(next(clock)),
     )
     for vid, snap in fleet.snaps.items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+from smartgate.storage import handoff_store as _handoff_store  # noqa: F401  (declares on Base)
 from smartgate.storage import store as _store  # noqa: F401  (declares its tables on Base)
 from smartgate.storage import tables as _tables  # noqa: F401
 from smartgate.storage.base import Base
@@ -14,8 +15,8 @@ target_metadata = Base.metadata
 
 
 def ours(obj: object, name: str | None, kind: str, reflected: bool, other: object) -> bool:
-    """Autogenerate compares only our tables: others in the same database (e.g. the
-    handoff link's ``handoff_*``, made by their own code) are not ours to drop."""
+    """Autogenerate compares only our tables: others an operator keeps in the same
+    database are not ours to drop."""
     return not (kind == "table" and reflected and other is None)
 
 

@@ -175,9 +175,12 @@ def test_the_way_back_from_the_export_stop_line_stays_on_our_side(
     assert way_back(g, "SL-E-zero", "vn-spot-L1")  # the turnaround at the stop line
     assert not way_back(g, "SL-E-zero", "cn-spot-L1")  # only across km 0
     assert way_back(g, "vn-spot-L1", "SL-E-zero")
-    goal = yard_goal(list(g.nodes), "VN-2026-000001")
+    goal = yard_goal(g, "VN-2026-000001")
     assert goal is not None and goal.startswith("cn-spot-L")
-    assert yard_goal(list(g.nodes), "VN-2026-000001", "cn-spot-P1") == "cn-spot-P1"
+    assert yard_goal(g, "VN-2026-000001", "cn-spot-P1") == "cn-spot-P1"
+    # Spread over the first four CN loading spots, by name (not L5-L8, not VN's).
+    goals = {yard_goal(g, f"VN-2026-{i:06d}") for i in range(200)}
+    assert goals == {"cn-spot-L1", "cn-spot-L2", "cn-spot-L3", "cn-spot-L4"}
 
 
 def test_wire_ids() -> None:

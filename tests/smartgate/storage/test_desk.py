@@ -44,7 +44,7 @@ def make_desk(
         fleet,
         GraphTravelTimes(graphs),
         corridors=list(graphs),
-        nodes={c: list(g.nodes) for c, g in graphs.items()},
+        graphs=graphs,
         clock=kw.pop("clock", Clock()),
         **kw,
     )
