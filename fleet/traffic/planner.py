@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -46,7 +45,7 @@ import networkx as nx
 import numpy as np
 from numpy.typing import NDArray
 
-from fleet.traffic.reservations import EPS, INF, Floats, _Bank, _Map, _Motion
+from fleet.traffic.reservations import EPS, INF, Floats, ReservationTable, _Bank, _Map, _Motion
 from fleet.traffic.timed_route import SeparationRules, TimedRoute
 from maps.lane_graph import EdgeAttrs, edges_with, nodes_with
 
@@ -204,17 +203,7 @@ class TrafficPlanner:
         self.closed: set[str] = set()
         self._v: dict[str, _Vehicle] = {}
         self._trace: dict[str, _Trace] = {}
-        # Per lane, every planned piece on it: rows (slot, x0, x1, s0, last piece of route?).
-        self._lane_m: dict[str, Floats] = defaultdict(lambda: np.zeros((0, 5)))
-        self._slot: dict[str, int] = {}  # a vehicle's index in the profile bank
-        self._vid_of: list[str | None] = []  # slot -> vehicle (None: removed)
-        self._free_slots: list[int] = []  # slots of removed vehicles, for reuse
-        self._bank: _Bank | None = None  # every profile (see _profile_bank)
-        self._bank_dirty: set[int] = set()  # slots whose profile changed since
-        # Per junction, per node it is entered from (None: the route starts there): users.
-        self._node_from: dict[str, dict[str | None, set[str]]] = defaultdict(
-            lambda: defaultdict(set)
-        )
+        self._table = ReservationTable()  # every vehicle's motion, indexed for queries
         self._step = 0  # planning steps so far (orders "planned" against "changed")
         self._stops = {n: r for n, d in nodes_with(g) if (r := d.get("stop_reason"))}
         self.must_stop = frozenset(self._stops)
@@ -296,13 +285,7 @@ class TrafficPlanner:
         for u, w in itertools.pairwise(path):
             ns.append(ns[-1] + self._map.edge[u, w]["length_m"])
         self._trace[vid] = _Trace(list(path), ns, [(now, s)])
-        if self._free_slots:
-            self._slot[vid] = self._free_slots.pop()
-            self._vid_of[self._slot[vid]] = vid
-        else:
-            self._slot[vid] = len(self._vid_of)
-            self._vid_of.append(vid)
-        self._index(v)
+        self._table.add(vid, m)
         # Plans made before it was there may run through where it now stands: re-plan the
         # corridor then (everyone frozen where they are first, so the table stays safe).
         if self._others_run_through(vid, m, now):
@@ -493,13 +476,10 @@ class TrafficPlanner:
 
     def remove_vehicle(self, vid: str, now: float) -> None:
         """Take a vehicle off the corridor (it left the guided area)."""
-        v = self._get(vid)
+        self._get(vid)  # PlanError if unknown
         self._advance(now)
-        self._unindex(v)
+        self._table.remove(vid)
         del self._v[vid]
-        slot = self._slot.pop(vid)
-        self._vid_of[slot] = None
-        self._free_slots.append(slot)
         waiting = [w.vid for w in self._v.values() if vid in w.blocked_by]
         self._plan_and_cascade(self._order(waiting))
 
@@ -683,10 +663,9 @@ class TrafficPlanner:
 
     def _set_route(self, v: _Vehicle, r: TimedRoute, base_shift: int = 0) -> None:
         """Replace a vehicle's route (``base_shift``: index of its first node in the old one)."""
-        self._unindex(v)
         old = v.motion
         v.motion = _Motion(self._map, r)
-        self._index(v)
+        self._table.replace(v.vid, v.motion)
         # Stitch the trace: cut it at now, continue along the new route.
         tr = self._trace[v.vid]
         now = self.now
@@ -720,34 +699,10 @@ class TrafficPlanner:
         for u, w in itertools.pairwise(path):
             ns.append(ns[-1] + self._map.edge[u, w]["length_m"])
         s = max(0.0, min(s, ns[-1]))
-        self._unindex(v)
         v.motion = _Motion(self._map, TimedRoute(v.vid, path, ((now, s), (now + 1.0, s))))
-        self._index(v)
+        self._table.replace(v.vid, v.motion)
         self._trace[v.vid] = _Trace(list(path), ns, [(now, s)])
         v.walk_base = 0
-
-    def _index(self, v: _Vehicle) -> None:
-        slot = float(self._slot[v.vid])
-        for lane, rows in v.motion.on_lane.items():
-            new = np.array([(slot, *r[:3], float(r[3])) for r in rows], dtype=float)
-            self._lane_m[lane] = np.concatenate((self._lane_m[lane], new))
-        for n, _, frm in v.motion.junctions:
-            self._node_from[n][frm].add(v.vid)
-        self._bank_dirty.add(self._slot[v.vid])
-
-    def _unindex(self, v: _Vehicle) -> None:
-        slot = float(self._slot[v.vid])
-        for lane in v.motion.on_lane:
-            m = self._lane_m[lane]
-            self._lane_m[lane] = m[m[:, 0] != slot]
-        for n, _, frm in v.motion.junctions:
-            self._node_from[n][frm].discard(v.vid)
-        self._bank_dirty.add(self._slot[v.vid])
-
-    def _vid(self, slot: int) -> str:
-        vid = self._vid_of[slot]
-        assert vid is not None, "a removed vehicle is in no index"
-        return vid
 
     def _too_close(self, a: _Motion, b: _Motion, now: float) -> bool:
         d = self.cfg.rules.min_spacing_m
@@ -898,7 +853,7 @@ class TrafficPlanner:
         length = rules.vehicle_length_m + cfg.margin_m
         stations, dwell_at, hold = self._stations(v, me, s_start)
         s_stop = stations[-1]
-        bank = self._profile_bank()
+        bank = self._table.profile_bank(now)
         cs = self._constraints(v, me, s_start, s_stop, bank)
         # Free-flow arrival bounds every arrival from below: a constraint whose other
         # vehicle has left the stretch (plus headroom) before we could possibly arrive can
@@ -996,7 +951,7 @@ class TrafficPlanner:
             stuck = np.unique(ia[j[vals == INF]])
             if stuck.size:  # the nearest one binds; the others only matter once it has moved
                 where = bank.s_end[cs.o[stuck]] - cs.delta[stuck]
-                blockers.add(self._vid(int(cs.o[stuck[int(np.argmin(where))]])))
+                blockers.add(self._table.vid(int(cs.o[stuck[int(np.argmin(where))]])))
             hold = "vehicle " + ", ".join(sorted(blockers)) if blockers else "blocked"
         elif hold is not None:
             blockers.add(hold)
@@ -1013,32 +968,6 @@ class TrafficPlanner:
             prof.append((prof[0][0] + 1.0, prof[0][1]))
         return tuple(prof), hold, blockers
 
-    def _profile_bank(self) -> _Bank:
-        """The bank at ``now``: rebuilt when time moved or a slot was added, else only the
-        blocks of the vehicles whose plan changed are rewritten."""
-        bank = self._bank
-        if bank is not None and (bank.now != self.now or len(bank.n) != len(self._vid_of)):
-            bank = None
-        if bank is not None:
-            for k in self._bank_dirty:
-                vid = self._vid_of[k]
-                if not bank.update(k, self._v[vid].motion if vid else None):
-                    bank = None
-                    break
-        if bank is None:
-            motions = [self._v[vid].motion if vid else None for vid in self._vid_of]
-            bank = _Bank(motions, self.now)
-        self._bank, self._bank_dirty = bank, set()
-        return bank
-
-    def _lane_array(
-        self, lane: str
-    ) -> tuple[NDArray[np.intp], Floats, Floats, Floats, NDArray[np.bool_]]:
-        """Every planned piece on ``lane``: slot, lane start, lane end, route distance at the
-        start, last piece of its route."""
-        m = self._lane_m[lane]
-        return m[:, 0].astype(np.intp), m[:, 1], m[:, 2], m[:, 3], m[:, 4] > 0.5
-
     def _speed_at(self, me: _Motion, s: Floats) -> Floats:
         ns = np.array(me.node_s)
         idx = np.clip(np.searchsorted(ns, s, side="right") - 1, 0, len(ns) - 2)
@@ -1054,10 +983,10 @@ class TrafficPlanner:
         rules, now = self.cfg.rules, self.now
         spacing = rules.min_spacing_m + self.cfg.margin_m
         length = rules.vehicle_length_m + self.cfg.margin_m
-        me_slot = self._slot[v.vid]
+        me_slot = self._table.slot[v.vid]
         geo: list[tuple[Floats, ...]] = []
         for k, (lane, fx0, fx1, fs0) in enumerate(me.pieces):
-            o, ox0, ox1, os0, o_last = self._lane_array(lane)
+            o, ox0, ox1, os0, o_last = self._table.lane_array(lane)
             # Stretches less than a spacing apart interact too (one may stand just short of
             # where the other's stretch of the lane begins).
             ext_f = spacing if k == len(me.pieces) - 1 else length
@@ -1098,7 +1027,7 @@ class TrafficPlanner:
                 continue
             users = [
                 (oid, ofrm)
-                for ofrm, vids in self._node_from[n].items()
+                for ofrm, vids in self._table.node_from[n].items()
                 if frm is None or frm != ofrm  # off the same lane: the lane rules apply
                 for oid in vids
                 if oid != v.vid
@@ -1114,9 +1043,9 @@ class TrafficPlanner:
                     mine, theirs = s_start >= s_n - EPS, o_now_j >= o_sn - EPS
                     if mine or theirs:
                         aft = theirs and (not mine or o_now_j - o_sn > s_start - s_n)
-                        jn.append((self._slot[oid], o_sn - s_n, s_n, aft, True))
+                        jn.append((self._table.slot[oid], o_sn - s_n, s_n, aft, True))
                     else:
-                        jn.append((self._slot[oid], o_sn - s_n, s_n, False, False))
+                        jn.append((self._table.slot[oid], o_sn - s_n, s_n, False, False))
         m = np.array([(sl, d, s, a, f) for sl, d, s, a, f in jn], dtype=float).reshape(-1, 5)
         zeros = np.zeros(len(jn))
         out.append(

@@ -1,9 +1,12 @@
 """The reservation table: where every vehicle's timed route holds the corridor, and when.
 
-The planner (``planner.py``) keeps one timed route per vehicle; this module holds what
-other vehicles' plans are queried for while one is being planned: passing times along
-one route (``_Motion``) and for many (vehicle, point) pairs at once (``_Bank``). Names
-with a leading underscore are internal to ``fleet.traffic``.
+Open-RMF keeps its schedule database apart from its planner; so does this package. The
+planner (``planner.py``) decides every vehicle's timed route; the ``ReservationTable``
+stores them and answers what an insertion asks of everyone else's: which plans use a
+lane stretch or a junction (per-lane arrays, per-junction users), and when a vehicle's
+front is at a point, along one route (``_Motion``) or for many (vehicle, point) pairs in
+one numpy call (``_Bank``). It never decides anything and imports nothing of the
+planner's. Names with a leading underscore are internal to ``fleet.traffic``.
 """
 
 from __future__ import annotations
@@ -223,3 +226,107 @@ class _Bank:
         out = np.where(exact, self.ts[g], self._between(o, s, k))
         out = np.where(s < self.s0[o] - EPS, self.t0[o], out)
         return np.where(s >= self.s_end[o] - EPS, INF, out)
+
+
+class ReservationTable:
+    """Every vehicle's current motion, indexed by where it runs: the table an insertion
+    is planned against (the planner decides what goes in; this only stores and answers).
+
+    Indexes: per lane, one array of every planned piece on it (slot, lane start, lane
+    end, route distance at the start, last piece of its route?), so a lane's candidates
+    are a few array operations; per junction and the node it is entered from, its users;
+    every profile in one ``_Bank`` (a vehicle's slot is its block, reused after removal).
+    Invariant: a vehicle's pieces and junction uses are indexed exactly while it is in
+    ``motion`` (``replace`` swaps them as one), and a slot whose motion changed is marked
+    dirty until the bank is next built. ``add``/``replace``/``remove`` cost O(P) for the P
+    pieces on the lanes the route touches (array copies); ``lane_array`` O(1).
+    """
+
+    def __init__(self) -> None:
+        self.motion: dict[str, _Motion] = {}  # vehicle -> its current motion
+        # Per lane, every planned piece on it: rows (slot, x0, x1, s0, last piece of route?).
+        self._lane_m: dict[str, Floats] = defaultdict(lambda: np.zeros((0, 5)))
+        self.slot: dict[str, int] = {}  # a vehicle's index in the profile bank
+        self._vid_of: list[str | None] = []  # slot -> vehicle (None: removed)
+        self._free_slots: list[int] = []  # slots of removed vehicles, for reuse
+        self._bank: _Bank | None = None  # every profile (see profile_bank)
+        self._bank_dirty: set[int] = set()  # slots whose profile changed since
+        # Per junction, per node it is entered from (None: the route starts there): users.
+        self.node_from: dict[str, dict[str | None, set[str]]] = defaultdict(
+            lambda: defaultdict(set)
+        )
+
+    def add(self, vid: str, m: _Motion) -> None:
+        """Register a vehicle with its motion (a freed slot is reused first)."""
+        if self._free_slots:
+            self.slot[vid] = self._free_slots.pop()
+            self._vid_of[self.slot[vid]] = vid
+        else:
+            self.slot[vid] = len(self._vid_of)
+            self._vid_of.append(vid)
+        self.motion[vid] = m
+        self._index(vid)
+
+    def replace(self, vid: str, m: _Motion) -> None:
+        """The vehicle's motion is now ``m``: its old reservations go, the new ones come."""
+        self._unindex(vid)
+        self.motion[vid] = m
+        self._index(vid)
+
+    def remove(self, vid: str) -> None:
+        """Drop a vehicle and free its slot."""
+        self._unindex(vid)
+        del self.motion[vid]
+        slot = self.slot.pop(vid)
+        self._vid_of[slot] = None
+        self._free_slots.append(slot)
+
+    def _index(self, vid: str) -> None:
+        slot = float(self.slot[vid])
+        for lane, rows in self.motion[vid].on_lane.items():
+            new = np.array([(slot, *r[:3], float(r[3])) for r in rows], dtype=float)
+            self._lane_m[lane] = np.concatenate((self._lane_m[lane], new))
+        for n, _, frm in self.motion[vid].junctions:
+            self.node_from[n][frm].add(vid)
+        self._bank_dirty.add(self.slot[vid])
+
+    def _unindex(self, vid: str) -> None:
+        slot = float(self.slot[vid])
+        for lane in self.motion[vid].on_lane:
+            m = self._lane_m[lane]
+            self._lane_m[lane] = m[m[:, 0] != slot]
+        for n, _, frm in self.motion[vid].junctions:
+            self.node_from[n][frm].discard(vid)
+        self._bank_dirty.add(self.slot[vid])
+
+    def vid(self, slot: int) -> str:
+        """The vehicle holding ``slot`` (a live one: removed vehicles are in no index)."""
+        vid = self._vid_of[slot]
+        assert vid is not None, "a removed vehicle is in no index"
+        return vid
+
+    def profile_bank(self, now: float) -> _Bank:
+        """The bank at ``now``: rebuilt when time moved or a slot was added, else only the
+        blocks of the vehicles whose plan changed are rewritten."""
+        bank = self._bank
+        if bank is not None and (bank.now != now or len(bank.n) != len(self._vid_of)):
+            bank = None
+        if bank is not None:
+            for k in self._bank_dirty:
+                vid = self._vid_of[k]
+                if not bank.update(k, self.motion[vid] if vid else None):
+                    bank = None
+                    break
+        if bank is None:
+            motions = [self.motion[vid] if vid else None for vid in self._vid_of]
+            bank = _Bank(motions, now)
+        self._bank, self._bank_dirty = bank, set()
+        return bank
+
+    def lane_array(
+        self, lane: str
+    ) -> tuple[NDArray[np.intp], Floats, Floats, Floats, NDArray[np.bool_]]:
+        """Every planned piece on ``lane``: slot, lane start, lane end, route distance at the
+        start, last piece of its route."""
+        m = self._lane_m[lane]
+        return m[:, 0].astype(np.intp), m[:, 1], m[:, 2], m[:, 3], m[:, 4] > 0.5
