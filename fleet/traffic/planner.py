@@ -26,6 +26,11 @@ there and is re-planned when what blocks it changes. Cost per vehicle is
 O((N + B) log(N + B) + K * N) for N samples, B breakpoints and K constraints;
 a full re-plan of V vehicles runs that V times per pass.
 
+Code: this module orchestrates (vehicles, missions, paths, the order of planning,
+re-planning, the audit trace); ``reservations.py`` is the table (every plan, indexed
+by lane and junction, and the passing-time queries); ``profile.py`` is the kernel
+(steps 2 and 3 for one vehicle).
+
 Speed (docs/traffic.md, "How it is kept fast"): every profile lives in one array
 (``_Bank``) so the K constraints are built, filtered and pre-checked in a few numpy
 calls (``_Cons``); a cheap lower bound on each "before" constraint's upper bounds
@@ -37,25 +42,22 @@ from __future__ import annotations
 
 import itertools
 import math
-from bisect import bisect_left, bisect_right
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 
 import networkx as nx
 import numpy as np
-from numpy.typing import NDArray
 
-from fleet.traffic.timed_route import SeparationRules, TimedRoute
+from fleet.traffic.profile import PlannerConfig, ProfileKernel
+from fleet.traffic.reservations import EPS, ReservationTable, _Map, _Motion
+from fleet.traffic.timed_route import TimedRoute
 from maps.lane_graph import EdgeAttrs, edges_with, nodes_with
-from maps.queries import junctions
 
-INF = math.inf
+__all__ = ["PlanError", "PlanStatus", "PlannerConfig", "Priority", "TrafficPlanner"]
+
 PAST_S = 30.0  # how much of its recent past a re-planned route keeps
 CLOSED_PENALTY_S = 1e7  # route over a closed lane only when nothing else reaches the goal
-EPS = 1e-6
-Floats = NDArray[np.float64]
 
 
 class PlanError(ValueError):
@@ -72,149 +74,12 @@ class Priority(IntEnum):
 
 
 @dataclass(frozen=True)
-class PlannerConfig:
-    rules: SeparationRules = field(default_factory=SeparationRules)
-    checkpoint_dwell_s: float = 5.0
-    # Time stopped at the zero line for the handoff; None: hold until accepted.
-    handoff_dwell_s: float | None = None
-    min_stop_s: float = 1.0  # an already-accepted vehicle still stops this long
-    margin_m: float = 0.05  # numerical slack on top of the rules
-    margin_s: float = 0.01
-    max_passes: int = 6
-    # Insert into gaps between already planned vehicles (False: first come, first served
-    # at every shared lane and junction; the plain reservation-table baseline).
-    fill_gaps: bool = True
-
-
-@dataclass(frozen=True)
 class PlanStatus:
     vehicle_id: str
     state: str  # idle | moving | holding | broken
     goal: str | None
     hold_reason: str | None  # what the vehicle waits for when holding short of its goal
     eta_s: float | None  # planned arrival at the goal (None while holding)
-
-
-class _Map:
-    """The guide graph's edge data and junctions in plain dicts (networkx views are slow
-    for the thousands of look-ups per plan); the graph is fixed for a planner's life."""
-
-    def __init__(self, g: nx.DiGraph) -> None:
-        self.edge: dict[tuple[str, str], EdgeAttrs] = {(u, v): d for u, v, d in edges_with(g)}
-        self.junctions = junctions(g)
-
-
-class _Motion:
-    """Fast queries on one timed route: passing times, lane pieces, junction uses."""
-
-    def __init__(self, mp: _Map, r: TimedRoute) -> None:
-        self.route = r
-        edge = mp.edge
-        self.node_s = [0.0]
-        for u, v in itertools.pairwise(r.nodes):
-            self.node_s.append(self.node_s[-1] + edge[u, v]["length_m"])
-        ts = np.array([p[0] for p in r.profile], dtype=float)
-        ss = np.array([p[1] for p in r.profile], dtype=float)
-        self.ts, self.ss = ts, ss
-        self.t0, self.s0, self.s_end = float(ts[0]), float(ss[0]), float(ss[-1])
-        # Python copies for the scalar queries (bisect is ~20x cheaper than numpy on one value).
-        self.ts_l: list[float] = ts.tolist()
-        self.ss_l: list[float] = ss.tolist()
-        # Lane pieces: (lane, x0 lane coordinate, x1, s0 route distance at x0).
-        self.pieces: list[tuple[str, float, float, float]] = []
-        for i, (u, v) in enumerate(itertools.pairwise(r.nodes)):
-            e = edge[u, v]
-            lane, x0, s = e["lane_id"], float(e["offset_m"]), self.node_s[i]
-            if self.pieces:
-                pl, px0, _px1, ps0 = self.pieces[-1]
-                if pl == lane and abs(px0 + (s - ps0) - x0) < 0.5:
-                    self.pieces[-1] = (pl, px0, px0 + self.node_s[i + 1] - ps0, ps0)
-                    continue
-            self.pieces.append((lane, x0, x0 + e["length_m"], s))
-        self.junctions: list[tuple[str, float, str | None]] = [
-            (n, self.node_s[i], r.nodes[i - 1] if i else None)
-            for i, n in enumerate(r.nodes)
-            if n in mp.junctions
-        ]
-        # The same, keyed by lane / junction (others look these up for every plan).
-        self.on_lane: dict[str, list[tuple[float, float, float, bool]]] = defaultdict(list)
-        for k, (lane, x0, x1, s0) in enumerate(self.pieces):
-            self.on_lane[lane].append((x0, x1, s0, k == len(self.pieces) - 1))
-        self.at_node: dict[str, list[tuple[float, str | None]]] = defaultdict(list)
-        for n, s_n, frm in self.junctions:
-            self.at_node[n].append((s_n, frm))
-
-    def s_at(self, t: float) -> float:
-        ts, ss = self.ts_l, self.ss_l
-        if t <= ts[0]:
-            return ss[0]
-        if t >= ts[-1]:
-            return ss[-1]
-        k = bisect_right(ts, t) - 1
-        dt = ts[k + 1] - ts[k]
-        return ss[k] if dt <= 0.0 else ss[k] + (t - ts[k]) / dt * (ss[k + 1] - ss[k])
-
-    def _between1(self, s: float, k: int) -> float:
-        """Scalar ``_between``."""
-        ts, ss = self.ts_l, self.ss_l
-        k = min(max(k, 0), len(ss) - 2)
-        ds = ss[k + 1] - ss[k]
-        frac = (s - ss[k]) / ds if ds > EPS else 0.0
-        return ts[k] + frac * (ts[k + 1] - ts[k])
-
-    def first(self, s: float) -> float:
-        """Scalar ``t_first`` (same semantics, no array overhead)."""
-        if s < self.s0 - EPS:
-            return -INF
-        if s > self.s_end + EPS:
-            return INF
-        ss = self.ss_l
-        k = bisect_left(ss, s - EPS)
-        if k < len(ss) and abs(ss[k] - s) <= EPS:
-            return self.ts_l[k]
-        return self._between1(s, k - 1)
-
-    def last(self, s: float) -> float:
-        """Scalar ``t_last`` (same semantics, no array overhead)."""
-        if s >= self.s_end - EPS:
-            return INF
-        if s < self.s0 - EPS:
-            return self.t0
-        ss = self.ss_l
-        k = bisect_right(ss, s + EPS) - 1
-        if k >= 0 and abs(ss[k] - s) <= EPS:
-            return self.ts_l[k]
-        return self._between1(s, k)
-
-    def _between(self, s: Floats, k: NDArray[np.intp]) -> Floats:
-        """Time at s on the moving segment from breakpoint k to k + 1."""
-        ts, ss = self.ts, self.ss
-        k = np.minimum(np.maximum(k, 0), len(ss) - 2)
-        ds = ss[k + 1] - ss[k]
-        frac = np.divide(s - ss[k], ds, out=np.zeros_like(s), where=ds > EPS)
-        return np.asarray(ts[k] + frac * (ts[k + 1] - ts[k]), dtype=float)
-
-    def t_first(self, s: Floats) -> Floats:
-        """First time the front is at s (arrival where it waits); -inf behind its start,
-        +inf beyond its end."""
-        ss = self.ss
-        k = np.asarray(np.searchsorted(ss, s - EPS, side="left"), dtype=np.intp)
-        kc = np.minimum(k, len(ss) - 1)
-        exact = (k < len(ss)) & (np.abs(ss[kc] - s) <= EPS)
-        out = np.where(exact, self.ts[kc], self._between(s, k - 1))
-        out = np.where(s < self.s0 - EPS, -INF, out)
-        return np.where(s > self.s_end + EPS, INF, out)
-
-    def t_last(self, s: Floats) -> Floats:
-        """Last time the front is at s (departure where it waits); +inf where it stands for
-        good (its profile's end)."""
-        ss = self.ss
-        k = np.asarray(np.searchsorted(ss, s + EPS, side="right") - 1, dtype=np.intp)
-        kc = np.maximum(k, 0)
-        exact = (k >= 0) & (np.abs(ss[kc] - s) <= EPS)
-        out = np.where(exact, self.ts[kc], self._between(s, k))
-        out = np.where(s < self.s0 - EPS, self.t0, out)
-        return np.where(s >= self.s_end - EPS, INF, out)
 
 
 @dataclass
@@ -242,159 +107,9 @@ class _Trace:
     profile: list[tuple[float, float]]
 
 
-# Band width of one slot in the bank's keys: route distances stay far below it (a route
-# is a few km). Slots are reused, so keys stay below ~2^26 for a few hundred vehicles and
-# their rounding (~1e-8 m) is far inside EPS.
-_BAND = float(2**17)
-
-
-class _Bank:
-    """Every vehicle's profile in one array: passing-time queries for many (vehicle, point)
-    pairs in one numpy call instead of one Python call per constraint.
-
-    Slot ``k`` owns the fixed block ``k * cap`` .. ``(k + 1) * cap`` (padded with its last
-    point) and its distances are keyed ``+ k * _BAND``, so one sorted key array serves a
-    ``searchsorted`` for all vehicles at once, and a new plan rewrites one block only.
-    Same semantics as ``_Motion.first`` / ``_Motion.last``.
-    """
-
-    def __init__(self, motions: list[_Motion | None], now: float) -> None:
-        self.now = now
-        slots = len(motions)
-        self.cap = max([len(m.ss) for m in motions if m is not None] + [2]) * 2
-        self.lo = np.arange(slots, dtype=np.intp) * self.cap
-        self.n = np.full(slots, 2, dtype=np.intp)
-        self.ss = np.zeros(slots * self.cap)
-        self.ts = np.zeros(slots * self.cap)
-        self.key = np.zeros(slots * self.cap)
-        self.s0 = np.zeros(slots)
-        self.t0 = np.zeros(slots)
-        self.s_end = np.zeros(slots)
-        self.s_now = np.zeros(slots)
-        for k, m in enumerate(motions):
-            self.update(k, m)
-
-    def update(self, k: int, m: _Motion | None) -> bool:
-        """Store slot ``k``'s profile (None: an idle placeholder); False: it does not fit."""
-        ss, ts = (m.ss, m.ts) if m is not None else (np.zeros(2), np.array([0.0, 1.0]))
-        n = len(ss)
-        if n > self.cap:
-            return False
-        lo = k * self.cap
-        blk = slice(lo, lo + self.cap)
-        self.ss[blk] = ss[-1]
-        self.ts[blk] = ts[-1]
-        self.ss[lo : lo + n] = ss
-        self.ts[lo : lo + n] = ts
-        self.key[blk] = self.ss[blk] + k * _BAND
-        self.n[k] = n
-        self.s0[k], self.t0[k], self.s_end[k] = ss[0], ts[0], ss[-1]
-        self.s_now[k] = m.s_at(self.now) if m is not None else 0.0
-        return True
-
-    def _between(self, o: NDArray[np.intp], s: Floats, k: NDArray[np.intp]) -> Floats:
-        g = self.lo[o] + np.minimum(np.maximum(k, 0), self.n[o] - 2)
-        ds = self.ss[g + 1] - self.ss[g]
-        frac = np.divide(s - self.ss[g], ds, out=np.zeros_like(s), where=ds > EPS)
-        return np.asarray(self.ts[g] + frac * (self.ts[g + 1] - self.ts[g]), dtype=float)
-
-    def first(self, o: NDArray[np.intp], s: Floats) -> Floats:
-        """First time vehicle slot ``o`` has its front at ``s`` (per pair)."""
-        q = s + o * _BAND
-        k = np.searchsorted(self.key, q - EPS, side="left").astype(np.intp) - self.lo[o]
-        g = self.lo[o] + np.minimum(k, self.n[o] - 1)
-        exact = (k < self.n[o]) & (np.abs(self.ss[g] - s) <= EPS)
-        out = np.where(exact, self.ts[g], self._between(o, s, k - 1))
-        out = np.where(s < self.s0[o] - EPS, -INF, out)
-        return np.where(s > self.s_end[o] + EPS, INF, out)
-
-    def last(self, o: NDArray[np.intp], s: Floats) -> Floats:
-        """Last time vehicle slot ``o`` has its front at ``s`` (per pair)."""
-        q = s + o * _BAND
-        k = np.searchsorted(self.key, q + EPS, side="right").astype(np.intp) - 1 - self.lo[o]
-        g = self.lo[o] + np.maximum(k, 0)
-        exact = (k >= 0) & (np.abs(self.ss[g] - s) <= EPS)
-        out = np.where(exact, self.ts[g], self._between(o, s, k))
-        out = np.where(s < self.s0[o] - EPS, self.t0[o], out)
-        return np.where(s >= self.s_end[o] - EPS, INF, out)
-
-
-@dataclass
-class _Cons:
-    """The constraints of one insertion as parallel arrays.
-
-    Per constraint: the other vehicle, lane stretch or junction, ``delta`` (the other's
-    route distance = own route distance + delta), own route range ``a``..``b`` shared
-    with it (junction: the node's distance twice), whether we go after it, whether the
-    order is forced by where both are now, where its front is now (own coordinates) and
-    which of our lane pieces it is on (its start distance), and whether its front is on
-    its own stretch of that lane now (it then cannot overtake whoever is ahead of it
-    there; one still on its way to the lane may merge in ahead of them).
-    """
-
-    o: NDArray[np.intp]  # the other's slot
-    lane: NDArray[np.bool_]  # lane (else junction)
-    delta: Floats
-    a: Floats
-    b: Floats
-    after: NDArray[np.bool_]
-    forced: NDArray[np.bool_]
-    o_pos: Floats
-    piece: Floats
-    o_on: NDArray[np.bool_]
-
-    def take(self, idx: NDArray[np.intp] | NDArray[np.bool_]) -> _Cons:
-        return _Cons(
-            self.o[idx],
-            self.lane[idx],
-            self.delta[idx],
-            self.a[idx],
-            self.b[idx],
-            self.after[idx],
-            self.forced[idx],
-            self.o_pos[idx],
-            self.piece[idx],
-            self.o_on[idx],
-        )
-
-    @staticmethod
-    def concat(parts: list[_Cons]) -> _Cons:
-        return _Cons(*(np.concatenate([getattr(p, f) for p in parts]) for f in _CONS_FIELDS))
-
-
-_CONS_FIELDS = ("o", "lane", "delta", "a", "b", "after", "forced", "o_pos", "piece", "o_on")
-
-
-def _undominated(cs: _Cons) -> NDArray[np.intp]:
-    """Indices of the constraints left after dropping lane constraints implied by a nearer
-    vehicle on the same stretch.
-
-    On one lane nobody overtakes, so of the vehicles ahead of us now whose shared stretch
-    is covered by a nearer one's, the nearer one passes every point later (it respects
-    them), and its bounds imply theirs; likewise behind us (and implication chains, so a
-    nearer one that is itself dropped still implies them). Keeps K near the handful of
-    immediate neighbours instead of everyone on a long lane. Only vehicles already on
-    the lane count: one still in a bay has a position "on the lane" only by projection,
-    and those on the lane pass its merge before it (dropping them made a vehicle leaving
-    a bay merge a few metres behind one that had just passed).
-    """
-    lf = cs.lane & cs.forced & cs.o_on
-    keep = [np.flatnonzero(~lf)]
-    idx = np.flatnonzero(lf)
-    if idx.size:
-        # Groups (our piece, ahead or behind), each nearest first.
-        near = np.where(cs.after[idx], cs.o_pos[idx], -cs.o_pos[idx])
-        idx = idx[np.lexsort((near, cs.after[idx], cs.piece[idx]))]
-        piece, after, a, b = cs.piece[idx], cs.after[idx], cs.a[idx], cs.b[idx]
-        same = (piece[:, None] == piece[None, :]) & (after[:, None] == after[None, :])
-        covers = (a[None, :] <= a[:, None] + EPS) & (b[None, :] >= b[:, None] - EPS)
-        earlier = np.tri(len(idx), k=-1, dtype=bool)  # [i, k]: k comes before i
-        keep.append(idx[~(same & covers & earlier).any(axis=1)])
-    return np.concatenate(keep).astype(np.intp)
-
-
 class TrafficPlanner:
-    """The reservation table of one corridor and the operations that change it.
+    """One corridor's plans and the operations that change them (the plans are kept in a
+    ``ReservationTable``; each vehicle's profile comes from the ``ProfileKernel``).
 
     Every public operation either succeeds and leaves a conflict-free table or
     raises PlanError and changes nothing.
@@ -407,22 +122,13 @@ class TrafficPlanner:
         self.closed: set[str] = set()
         self._v: dict[str, _Vehicle] = {}
         self._trace: dict[str, _Trace] = {}
-        # Per lane, every planned piece on it: rows (slot, x0, x1, s0, last piece of route?).
-        self._lane_m: dict[str, Floats] = defaultdict(lambda: np.zeros((0, 5)))
-        self._slot: dict[str, int] = {}  # a vehicle's index in the profile bank
-        self._vid_of: list[str | None] = []  # slot -> vehicle (None: removed)
-        self._free_slots: list[int] = []  # slots of removed vehicles, for reuse
-        self._bank: _Bank | None = None  # every profile (see _profile_bank)
-        self._bank_dirty: set[int] = set()  # slots whose profile changed since
-        # Per junction, per node it is entered from (None: the route starts there): users.
-        self._node_from: dict[str, dict[str | None, set[str]]] = defaultdict(
-            lambda: defaultdict(set)
-        )
+        self._table = ReservationTable()  # every vehicle's motion, indexed for queries
         self._step = 0  # planning steps so far (orders "planned" against "changed")
-        self._stops = {n: r for n, d in nodes_with(g) if (r := d.get("stop_reason"))}
-        self.must_stop = frozenset(self._stops)
+        stops = {n: r for n, d in nodes_with(g) if (r := d.get("stop_reason"))}
+        self.must_stop = frozenset(stops)
         self.lanes = frozenset(d["lane_id"] for _, _, d in edges_with(g))
         self._map = _Map(g)
+        self._kernel = ProfileKernel(self.cfg, self._map, stops)
         # Fastest paths by (head, goal, avoid crossing, closed lanes): the graph is fixed.
         self._paths: dict[tuple[str, str, bool, frozenset[str]], list[str] | None] = {}
 
@@ -499,13 +205,7 @@ class TrafficPlanner:
         for u, w in itertools.pairwise(path):
             ns.append(ns[-1] + self._map.edge[u, w]["length_m"])
         self._trace[vid] = _Trace(list(path), ns, [(now, s)])
-        if self._free_slots:
-            self._slot[vid] = self._free_slots.pop()
-            self._vid_of[self._slot[vid]] = vid
-        else:
-            self._slot[vid] = len(self._vid_of)
-            self._vid_of.append(vid)
-        self._index(v)
+        self._table.add(vid, m)
         # Plans made before it was there may run through where it now stands: re-plan the
         # corridor then (everyone frozen where they are first, so the table stays safe).
         if self._others_run_through(vid, m, now):
@@ -696,13 +396,10 @@ class TrafficPlanner:
 
     def remove_vehicle(self, vid: str, now: float) -> None:
         """Take a vehicle off the corridor (it left the guided area)."""
-        v = self._get(vid)
+        self._get(vid)  # PlanError if unknown
         self._advance(now)
-        self._unindex(v)
+        self._table.remove(vid)
         del self._v[vid]
-        slot = self._slot.pop(vid)
-        self._vid_of[slot] = None
-        self._free_slots.append(slot)
         waiting = [w.vid for w in self._v.values() if vid in w.blocked_by]
         self._plan_and_cascade(self._order(waiting))
 
@@ -886,10 +583,9 @@ class TrafficPlanner:
 
     def _set_route(self, v: _Vehicle, r: TimedRoute, base_shift: int = 0) -> None:
         """Replace a vehicle's route (``base_shift``: index of its first node in the old one)."""
-        self._unindex(v)
         old = v.motion
         v.motion = _Motion(self._map, r)
-        self._index(v)
+        self._table.replace(v.vid, v.motion)
         # Stitch the trace: cut it at now, continue along the new route.
         tr = self._trace[v.vid]
         now = self.now
@@ -923,34 +619,10 @@ class TrafficPlanner:
         for u, w in itertools.pairwise(path):
             ns.append(ns[-1] + self._map.edge[u, w]["length_m"])
         s = max(0.0, min(s, ns[-1]))
-        self._unindex(v)
         v.motion = _Motion(self._map, TimedRoute(v.vid, path, ((now, s), (now + 1.0, s))))
-        self._index(v)
+        self._table.replace(v.vid, v.motion)
         self._trace[v.vid] = _Trace(list(path), ns, [(now, s)])
         v.walk_base = 0
-
-    def _index(self, v: _Vehicle) -> None:
-        slot = float(self._slot[v.vid])
-        for lane, rows in v.motion.on_lane.items():
-            new = np.array([(slot, *r[:3], float(r[3])) for r in rows], dtype=float)
-            self._lane_m[lane] = np.concatenate((self._lane_m[lane], new))
-        for n, _, frm in v.motion.junctions:
-            self._node_from[n][frm].add(v.vid)
-        self._bank_dirty.add(self._slot[v.vid])
-
-    def _unindex(self, v: _Vehicle) -> None:
-        slot = float(self._slot[v.vid])
-        for lane in v.motion.on_lane:
-            m = self._lane_m[lane]
-            self._lane_m[lane] = m[m[:, 0] != slot]
-        for n, _, frm in v.motion.junctions:
-            self._node_from[n][frm].discard(v.vid)
-        self._bank_dirty.add(self._slot[v.vid])
-
-    def _vid(self, slot: int) -> str:
-        vid = self._vid_of[slot]
-        assert vid is not None, "a removed vehicle is in no index"
-        return vid
 
     def _too_close(self, a: _Motion, b: _Motion, now: float) -> bool:
         d = self.cfg.rules.min_spacing_m
@@ -1016,7 +688,16 @@ class TrafficPlanner:
         nodes, base_shift, s_start = self._route_nodes(v, v.goal)
         r0 = TimedRoute(v.vid, tuple(nodes), ((now, s_start), (now + 1.0, s_start)))
         me = _Motion(self._map, r0)
-        result = self._earliest(v, me, s_start)
+        result = self._kernel.earliest(
+            self._table,
+            now,
+            v.vid,
+            me,
+            s_start,
+            closed=self.closed,
+            refused=v.refused,
+            accepted=v.accepted,
+        )
         if result is None:  # no safe plan from here yet: keep the current (safe) one
             if v.motion.route.nodes[-1] != v.goal:
                 # Not the reason the old plan gave (a handoff far ahead, say): that one no
@@ -1044,410 +725,6 @@ class TrafficPlanner:
         ]
         return tuple((t, s - offset) for t, s in pts if s - offset >= -EPS)
 
-    def _stations(
-        self, v: _Vehicle, me: _Motion, s_start: float
-    ) -> tuple[list[float], dict[float, float], str | None]:
-        """Route nodes ahead, dwell per stop line, and why the plan stops short (if it does)."""
-        cfg = self.cfg
-        nodes, ns = me.route.nodes, me.node_s
-        pos = [s_start]
-        dwell: dict[float, float] = {}
-        for i in range(len(nodes) - 1):  # standing at the zero line: still not across
-            if (
-                abs(ns[i] - s_start) <= 1e-3
-                and self._stops.get(nodes[i]) == "zero_line"
-                and self._map.edge[nodes[i], nodes[i + 1]]["zero_crossing"] is not None
-            ):
-                if v.refused:
-                    return pos, dwell, "handoff refused"
-                if not v.accepted and cfg.handoff_dwell_s is None:
-                    return pos, dwell, "handoff"
-        for i in range(1, len(nodes)):
-            if ns[i] <= s_start + EPS:
-                continue
-            lane = self._map.edge[nodes[i - 1], nodes[i]]["lane_id"]
-            if lane in self.closed and ns[i - 1] >= s_start - EPS:
-                if pos[-1] < ns[i - 1] - EPS:
-                    pos.append(ns[i - 1])
-                return pos, dwell, f"lane {lane} closed"
-            pos.append(ns[i])
-            reason = self._stops.get(nodes[i])
-            if reason is None or i == len(nodes) - 1:
-                continue
-            crossing = self._map.edge[nodes[i], nodes[i + 1]]["zero_crossing"] is not None
-            if reason != "zero_line":
-                dwell[ns[i]] = max(cfg.checkpoint_dwell_s, cfg.min_stop_s)
-            elif v.refused and crossing:
-                return pos, dwell, "handoff refused"
-            elif v.accepted or not crossing:
-                dwell[ns[i]] = cfg.min_stop_s
-            elif cfg.handoff_dwell_s is None:
-                return pos, dwell, "handoff"
-            else:
-                dwell[ns[i]] = max(cfg.handoff_dwell_s, cfg.min_stop_s)
-        return pos, dwell, None
-
-    def _earliest(
-        self, v: _Vehicle, me: _Motion, s_start: float
-    ) -> tuple[tuple[tuple[float, float], ...], str | None, set[str]] | None:
-        """Earliest safe profile from s_start, why it stops short, who blocks; None: none safe.
-
-        Constraints live in parallel arrays and are filtered, ordered and pre-checked in a
-        few vectorised calls; only the few that can bind are evaluated one by one.
-        """
-        cfg, rules, now = self.cfg, self.cfg.rules, self.now
-        spacing = rules.min_spacing_m + cfg.margin_m
-        headway = rules.min_headway_s + cfg.margin_s
-        length = rules.vehicle_length_m + cfg.margin_m
-        stations, dwell_at, hold = self._stations(v, me, s_start)
-        s_stop = stations[-1]
-        bank = self._profile_bank()
-        cs = self._constraints(v, me, s_start, s_stop, bank)
-        # Free-flow arrival bounds every arrival from below: a constraint whose other
-        # vehicle has left the stretch (plus headroom) before we could possibly arrive can
-        # never bind.
-        st = np.array(stations)
-        seg_t = np.diff(st) / self._speed_at(me, (st[:-1] + st[1:]) / 2)
-        ff = now + np.concatenate(([0.0], np.cumsum(seg_t)))
-        gone = bank.last(cs.o, np.where(cs.lane, cs.b, cs.a) + cs.delta + 2 * spacing)
-        arrive = np.interp(np.where(cs.lane, cs.a - spacing, cs.a), st, ff)
-        cs = cs.take(cs.forced | ~(gone + 2 * rules.min_headway_s < arrive))
-        cs = cs.take(_undominated(cs))
-        # Samples: route nodes + every constraint's breakpoints (+ one length past junctions).
-        parts: list[Floats] = [st]
-        ln = np.flatnonzero(cs.lane)
-        if ln.size:  # the others' breakpoints (and a spacing either side) on shared stretches
-            cnt = bank.n[cs.o[ln]]
-            first_at = bank.lo[cs.o[ln]] - np.cumsum(cnt) + cnt
-            xs0 = bank.ss[np.repeat(first_at, cnt) + np.arange(int(cnt.sum()))]
-            xs0 = xs0 - np.repeat(cs.delta[ln], cnt)
-            lo = np.repeat(cs.a[ln] - spacing, cnt)
-            hi = np.repeat(cs.b[ln] + spacing, cnt)
-            for shift in (0.0, spacing, -spacing):
-                xs = xs0 - shift
-                parts.append(xs[(xs >= lo) & (xs <= hi)])
-            a_ln, b_ln = cs.a[ln], cs.b[ln]
-            parts += [a_ln - spacing, a_ln, b_ln, b_ln + spacing]
-        a_jn = cs.a[~cs.lane]
-        parts += [a_jn, a_jn + length]
-        pos = np.concatenate(parts)
-        pos = np.unique(pos[(pos > s_start + EPS) & (pos <= s_stop + EPS)])
-        # Merge samples closer than EPS, keep s_start first, double each dwell position.
-        pos = np.concatenate(([s_start], pos))
-        pos = pos[np.concatenate(([True], np.diff(pos) > 1e-6))]
-        keys = [round(p, 6) for p in pos.tolist()]
-        dwells = {round(s, 6): d for s, d in dwell_at.items()}
-        if dwells:
-            pos = np.repeat(pos, [2 if k in dwells else 1 for k in keys])
-        seg = np.diff(pos)
-        speed = self._speed_at(me, (pos[:-1] + pos[1:]) / 2)
-        step = np.where(seg > EPS, seg / speed, 0.0)
-        for jd in np.nonzero(seg <= EPS)[0].tolist():
-            step[jd] = dwells.get(round(float(pos[jd]), 6), 0.0)
-        clock = np.concatenate(([0.0], np.cumsum(step)))
-        t_ff = now + clock
-        # Every upper bound of a constraint is at least its floor and none applies beyond
-        # its reach (the other's passing times grow along its route): arriving there (not
-        # for good) before the floor satisfies them all, so only the rest is evaluated.
-        x_floor = np.where(cs.lane, cs.a + cs.delta - spacing - 1e-5, cs.a + cs.delta)
-        k = len(cs.o)
-        firsts = bank.first(np.tile(cs.o, 2), np.concatenate((cs.a + cs.delta, x_floor)))
-        floors = firsts[k:] - headway
-        free = ~cs.forced  # the free ones start in free-flow arrival order
-        if cfg.fill_gaps:
-            after = np.where(free, firsts[:k] <= np.interp(cs.a, pos, t_ff), cs.after)
-        else:
-            after = cs.after | free
-        reaches = np.where(cs.lane, cs.b + spacing, cs.a + length)
-        floor_at = np.searchsorted(pos, reaches + EPS, side="right").astype(np.intp) - 1
-        low = np.full(pos.shape, -INF)
-        low[0] = now  # it is already at its start: nothing arrives there
-        done = np.zeros(after.shape, dtype=bool)  # "after" bounds already folded into low
-        while True:  # each pass flips at least one "before" to "after", or ends
-            # The "after" set only grows, so each pass folds in just the new ones.
-            new = np.flatnonzero(after & ~done)
-            done[new] = True
-            j, vals = self._lower(cs, new, pos, spacing, headway, length, bank)
-            np.maximum.at(low, j, vals)
-            low[0] = now
-            with np.errstate(invalid="ignore"):
-                t = clock + np.maximum.accumulate(low - clock)
-            t = np.where(np.isnan(t), INF, t)
-            finite = np.isfinite(t)
-            last: int = int(np.argmin(finite)) - 1 if not finite.all() else len(t) - 1
-            t_last = t.copy()
-            if last >= 0:
-                t_last[last] = INF  # it stands there for good
-            clear = (floor_at >= 0) & (floor_at < last)
-            clear &= t[np.maximum(floor_at, 0)] + 1e-3 < floors
-            clear |= floors == INF  # it never gets there: nothing to stay ahead of
-            check = np.flatnonzero(~clear & ~after)
-            bad = check[self._violated(cs, check, pos, t, t_last, spacing, headway, length, bank)]
-            if not bad.size:
-                break
-            if cs.forced[bad].any():
-                return None  # it cannot stay ahead of one that is behind it now
-            after[bad] = True
-        if last < 0:
-            return None
-        blockers: set[str] = set()
-        if last < len(t) - 1:
-            # Only an infinite bound at the first sample it cannot reach blocks (-inf: that
-            # constraint does not apply there).
-            ia = np.flatnonzero(after)
-            j, vals = self._lower(cs, ia, pos, spacing, headway, length, bank, only=last + 1)
-            stuck = np.unique(ia[j[vals == INF]])
-            if stuck.size:  # the nearest one binds; the others only matter once it has moved
-                where = bank.s_end[cs.o[stuck]] - cs.delta[stuck]
-                blockers.add(self._vid(int(cs.o[stuck[int(np.argmin(where))]])))
-            hold = "vehicle " + ", ".join(sorted(blockers)) if blockers else "blocked"
-        elif hold is not None:
-            blockers.add(hold)
-        prof: list[tuple[float, float]] = [] if t[0] <= now + EPS else [(now, float(pos[0]))]
-        for tp, sp in zip(t[: last + 1].tolist(), pos[: last + 1].tolist(), strict=True):
-            p = (tp, sp)
-            if prof and p[0] <= prof[-1][0] + EPS:
-                if abs(p[1] - prof[-1][1]) < EPS:
-                    continue
-                p = (prof[-1][0] + 1e-4, p[1])
-            prof.append(p)
-        prof = _compress(prof)
-        if len(prof) < 2:
-            prof.append((prof[0][0] + 1.0, prof[0][1]))
-        return tuple(prof), hold, blockers
-
-    def _profile_bank(self) -> _Bank:
-        """The bank at ``now``: rebuilt when time moved or a slot was added, else only the
-        blocks of the vehicles whose plan changed are rewritten."""
-        bank = self._bank
-        if bank is not None and (bank.now != self.now or len(bank.n) != len(self._vid_of)):
-            bank = None
-        if bank is not None:
-            for k in self._bank_dirty:
-                vid = self._vid_of[k]
-                if not bank.update(k, self._v[vid].motion if vid else None):
-                    bank = None
-                    break
-        if bank is None:
-            motions = [self._v[vid].motion if vid else None for vid in self._vid_of]
-            bank = _Bank(motions, self.now)
-        self._bank, self._bank_dirty = bank, set()
-        return bank
-
-    def _lane_array(
-        self, lane: str
-    ) -> tuple[NDArray[np.intp], Floats, Floats, Floats, NDArray[np.bool_]]:
-        """Every planned piece on ``lane``: slot, lane start, lane end, route distance at the
-        start, last piece of its route."""
-        m = self._lane_m[lane]
-        return m[:, 0].astype(np.intp), m[:, 1], m[:, 2], m[:, 3], m[:, 4] > 0.5
-
-    def _speed_at(self, me: _Motion, s: Floats) -> Floats:
-        ns = np.array(me.node_s)
-        idx = np.clip(np.searchsorted(ns, s, side="right") - 1, 0, len(ns) - 2)
-        edge = self._map.edge
-        limits = np.array([edge[u, w]["speed_mps"] for u, w in itertools.pairwise(me.route.nodes)])
-        return np.asarray(limits[idx], dtype=float)
-
-    def _constraints(
-        self, v: _Vehicle, me: _Motion, s_start: float, s_stop: float, bank: _Bank
-    ) -> _Cons:
-        """Everyone sharing a lane stretch or a junction with the route from s_start to
-        s_stop, with the order forced by where both are now (lane pieces vectorised)."""
-        rules, now = self.cfg.rules, self.now
-        spacing = rules.min_spacing_m + self.cfg.margin_m
-        length = rules.vehicle_length_m + self.cfg.margin_m
-        me_slot = self._slot[v.vid]
-        geo: list[tuple[Floats, ...]] = []
-        for k, (lane, fx0, fx1, fs0) in enumerate(me.pieces):
-            o, ox0, ox1, os0, o_last = self._lane_array(lane)
-            # Stretches less than a spacing apart interact too (one may stand just short of
-            # where the other's stretch of the lane begins).
-            ext_f = spacing if k == len(me.pieces) - 1 else length
-            lo = np.maximum(fx0, ox0)
-            hi = np.minimum(fx1 + ext_f, ox1 + np.where(o_last, spacing, length))
-            a = fs0 + lo - fx0
-            b = np.maximum(a, fs0 + np.minimum(hi, fx1) - fx0)
-            keep = (o != me_slot) & (hi > lo + EPS)
-            keep &= (b + spacing >= s_start) & (a - spacing <= s_stop)
-            delta = (os0 - ox0) - (fs0 - fx0)
-            n_keep = int(keep.sum())
-            geo.append(
-                (
-                    o[keep],
-                    a[keep],
-                    b[keep],
-                    delta[keep],
-                    np.full(n_keep, fs0),
-                    os0[keep],
-                    (os0 + ox1 - ox0)[keep],
-                )
-            )
-        o, a, b, delta, piece, o_s0, o_s1 = (np.concatenate(x) for x in zip(*geo, strict=True))
-        o = o.astype(np.intp)
-        # Gone before we could get there: no constraint at all.
-        keep = ~(bank.last(o, b + delta + spacing) < now - EPS)
-        o, a, b, delta, piece = o[keep], a[keep], b[keep], delta[keep], piece[keep]
-        o_front = bank.s_now[o]  # its front is on its stretch of the lane now?
-        o_on = (o_front >= o_s0[keep] - EPS) & (o_front <= o_s1[keep] + EPS)
-        o_now = bank.s_now[o] - delta  # the other's front, in our coordinates
-        on = o_now >= a - EPS  # it is on the stretch: whoever is ahead stays ahead
-        forced = on | (s_start >= a - spacing - EPS)  # else we are (almost) on it: we first
-        after = on & (o_now > s_start)
-        out = [_Cons(o, np.ones(o.shape, bool), delta, a, b, after, forced, o_now, piece, o_on)]
-        jn: list[tuple[int, float, float, bool, bool]] = []
-        for n, s_n, frm in me.junctions:
-            if s_n + length < s_start or s_n > s_stop:
-                continue
-            users = [
-                (oid, ofrm)
-                for ofrm, vids in self._node_from[n].items()
-                if frm is None or frm != ofrm  # off the same lane: the lane rules apply
-                for oid in vids
-                if oid != v.vid
-            ]
-            for oid, ofrm in users:
-                om = self._v[oid].motion
-                for o_sn, o_frm in om.at_node[n]:
-                    if o_frm != ofrm:
-                        continue
-                    if om.last(o_sn + length) < now - EPS:
-                        continue
-                    o_now_j = om.s_at(now)
-                    mine, theirs = s_start >= s_n - EPS, o_now_j >= o_sn - EPS
-                    if mine or theirs:
-                        aft = theirs and (not mine or o_now_j - o_sn > s_start - s_n)
-                        jn.append((self._slot[oid], o_sn - s_n, s_n, aft, True))
-                    else:
-                        jn.append((self._slot[oid], o_sn - s_n, s_n, False, False))
-        m = np.array([(sl, d, s, a, f) for sl, d, s, a, f in jn], dtype=float).reshape(-1, 5)
-        zeros = np.zeros(len(jn))
-        out.append(
-            _Cons(
-                m[:, 0].astype(np.intp),
-                np.zeros(len(jn), bool),
-                m[:, 1],
-                m[:, 2],
-                m[:, 2],
-                m[:, 3] > 0.5,
-                m[:, 4] > 0.5,
-                zeros,
-                zeros,
-                np.zeros(len(jn), bool),
-            )
-        )
-        return _Cons.concat(out)
-
-    @staticmethod
-    def _pairs(lo: NDArray[np.intp], hi: NDArray[np.intp]) -> tuple[NDArray[np.intp], ...]:
-        """(constraint, sample) index pairs for per-constraint sample ranges [lo, hi)."""
-        n = np.maximum(hi - lo, 0)
-        ci = np.repeat(np.arange(len(n)), n)
-        j = np.repeat(lo - np.cumsum(n) + n, n) + np.arange(int(n.sum()))
-        return ci, j.astype(np.intp)
-
-    def _lower(
-        self,
-        cs: _Cons,
-        idx: NDArray[np.intp],
-        pos: Floats,
-        spacing: float,
-        headway: float,
-        length: float,
-        bank: _Bank,
-        only: int | None = None,
-    ) -> tuple[NDArray[np.intp], Floats]:
-        """Lower bounds of constraints ``idx`` as (sample, bound) pairs (max them per sample).
-
-        Lane: the other's front must already be a spacing ahead (right limit: past any
-        wait there) and have left our point a headway ago. Junction: its back must have
-        cleared the junction a headway ago. ``only``: just that sample (pairs then index
-        ``idx`` instead of samples).
-        """
-        if not idx.size:
-            return np.zeros(0, dtype=np.intp), np.zeros(0)
-        a, b, d, o, lane = cs.a[idx], cs.b[idx], cs.delta[idx], cs.o[idx], cs.lane[idx]
-        if only is None:
-            lo = np.where(
-                lane,
-                np.searchsorted(pos, a - spacing - EPS, side="left"),
-                np.searchsorted(pos, a - EPS, side="right"),
-            ).astype(np.intp)
-            hi = np.where(
-                lane,
-                np.searchsorted(pos, b + EPS, side="right"),
-                np.searchsorted(pos, a + EPS, side="left"),
-            ).astype(np.intp)
-            ci, j = self._pairs(lo, hi)
-            p = pos[j]
-        else:
-            ci = np.arange(len(idx), dtype=np.intp)
-            p = np.full(len(idx), pos[only])
-            inside = np.where(
-                lane,
-                (p >= a - spacing - EPS) & (p <= b + EPS),
-                np.abs(p - a) < EPS,
-            )
-            ci, p = ci[inside], p[inside]
-            j = ci
-        a, d, o, lane = a[ci], d[ci], o[ci], lane[ci]
-        sig = p + d
-        n = len(o)
-        # One bank query per kind for all points (numpy call overhead dominates here).
-        lasts = bank.last(np.tile(o, 3), np.concatenate((sig + spacing, sig, a + d + length)))
-        sep = np.where(
-            np.abs(sig + spacing - bank.s_end[o]) <= EPS,
-            bank.first(o, sig + spacing),
-            lasts[:n],
-        )
-        gap = np.where(p >= a - EPS, lasts[n : 2 * n] + headway, -INF)
-        return j, np.where(lane, np.maximum(sep, gap), lasts[2 * n :] + headway)
-
-    def _violated(
-        self,
-        cs: _Cons,
-        idx: NDArray[np.intp],
-        pos: Floats,
-        t: Floats,
-        t_last: Floats,
-        spacing: float,
-        headway: float,
-        length: float,
-        bank: _Bank,
-    ) -> NDArray[np.bool_]:
-        """Which "before" constraints ``idx`` the profile breaks (per constraint).
-
-        Staying ahead: arrival is bounded by the other's first time a spacing behind (it
-        must not catch up while we approach), departure by its last time there (waiting
-        behind us is fine), and both by its arrival at our point less the headway. At a
-        junction we must have cleared it (one length past) a headway before it arrives;
-        a route that ends on the junction would stand on it.
-        """
-        if not idx.size:
-            return np.zeros(0, dtype=bool)
-        a, b, d, o, lane = cs.a[idx], cs.b[idx], cs.delta[idx], cs.o[idx], cs.lane[idx]
-        j_lo = np.searchsorted(pos, a + length - EPS, side="right")
-        j_hi = np.searchsorted(pos, a + length + EPS, side="left")
-        ends_on = ~lane & (j_hi <= j_lo)  # no sample one length past: it ends there
-        lo = np.where(lane, np.searchsorted(pos, a - EPS, side="left"), j_lo)
-        lo = np.where(ends_on, np.searchsorted(pos, pos[-1] - EPS, side="left"), lo)
-        hi = np.where(lane, np.searchsorted(pos, b + spacing + EPS, side="right"), j_hi)
-        hi = np.where(ends_on, len(pos), hi)
-        ci, j = self._pairs(lo.astype(np.intp), hi.astype(np.intp))
-        a, b, d, o, lane = a[ci], b[ci], d[ci], o[ci], lane[ci]
-        p = pos[j]
-        sig = p + d
-        n = len(o)
-        firsts = bank.first(np.tile(o, 3), np.concatenate((sig, sig - spacing, a + d)))
-        head = np.where(p <= b + EPS, firsts[:n] - headway, INF)
-        arr = np.minimum(firsts[n : 2 * n], head)
-        dep = np.minimum(bank.last(o, sig - spacing), head)
-        at_j = firsts[2 * n :] - headway
-        arr = np.where(lane, arr, at_j)
-        dep = np.where(lane, dep, at_j)
-        bad = ((j >= 1) & (t[j] > arr + EPS)) | (t_last[j] > dep + EPS)
-        return np.bincount(ci[bad], minlength=len(idx)) > 0
-
 
 def _differs(a: TimedRoute, b: TimedRoute) -> bool:
     """A real change of plan (not float noise): worth re-planning those waiting on it."""
@@ -1457,18 +734,3 @@ def _differs(a: TimedRoute, b: TimedRoute) -> bool:
         abs(t1 - t2) > 1e-6 or abs(s1 - s2) > 1e-6
         for (t1, s1), (t2, s2) in zip(a.profile, b.profile, strict=True)
     )
-
-
-def _compress(prof: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """Drop breakpoints where the speed does not change (fewer points, same motion)."""
-    if len(prof) < 3:
-        return prof
-    out = [prof[0]]
-    for i in range(1, len(prof) - 1):
-        (t0, s0), (t1, s1), (t2, s2) = out[-1], prof[i], prof[i + 1]
-        v01 = (s1 - s0) / (t1 - t0)
-        v12 = (s2 - s1) / (t2 - t1)
-        if abs(v01 - v12) > 1e-9:
-            out.append(prof[i])
-    out.append(prof[-1])
-    return out

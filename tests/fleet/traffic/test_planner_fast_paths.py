@@ -11,13 +11,8 @@ import numpy as np
 import pytest
 
 from bench.corridor_plan import make_instance, probe_requests
-from fleet.traffic.planner import (
-    PlannerConfig,
-    TrafficPlanner,
-    _Bank,
-    _Map,
-    _Motion,
-)
+from fleet.traffic.planner import PlannerConfig, TrafficPlanner
+from fleet.traffic.reservations import _Bank, _Map, _Motion
 from fleet.traffic.timed_route import TimedRoute
 from maps.queries import yard_spots
 from tests.fleet.traffic.test_planner import HANDOFF, assert_safe, in_bays
