@@ -261,10 +261,8 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Common structures
 # ---------------------------------------------------------------------------------------------
 
-_value = dataclass(frozen=True, slots=True, kw_only=True)
 
-
-@_value
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Timestamp:
     """google.protobuf.Timestamp: UTC seconds and nanos, exactly as on the wire."""
 
@@ -291,13 +289,13 @@ class Timestamp:
         return self.to_datetime().timestamp()
 
 
-@_value
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PeerId:
     side: Side = Side.SIDE_UNSPECIFIED
     system_id: str = ""
 
 
-@_value
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Header:
     message_id: str = ""
     sequence: int = 0
@@ -308,7 +306,7 @@ class Header:
     previous_sequence: int | None = None  # since 1.1, durable frames only; None = absent
 
 
-@_value
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Position:
     longitude: float = 0.0
     latitude: float = 0.0
@@ -317,7 +315,7 @@ class Position:
     heading_rad: float | None = None
 
 
-@_value
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Vehicle:
     vehicle_id: str = ""
     plate: str = ""
@@ -327,14 +325,14 @@ class Vehicle:
     serial_number: str = ""
 
 
-@_value
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Seal:
     seal_number: str = ""
     seal_type: SealType = SealType.SEAL_TYPE_UNSPECIFIED
     issuing_side: Side = Side.SIDE_UNSPECIFIED
 
 
-@_value
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DocumentReference:
     document_type: DocumentType = DocumentType.DOCUMENT_TYPE_UNSPECIFIED
     document_id: str = ""
@@ -342,14 +340,14 @@ class DocumentReference:
     issued_at: Timestamp | None = None
 
 
-@_value
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Party:
     party_id: str = ""
     name: str = ""
     country_code: str = ""
 
 
-@_value
+@dataclass(frozen=True, slots=True, kw_only=True)
 class GoodsItem:
     hs_code: str = ""
     description: str = ""
@@ -359,13 +357,13 @@ class GoodsItem:
     origin_country_code: str = ""
 
 
-@_value
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TemperatureControl:
     set_point_celsius: float = 0.0
     tolerance_celsius: float = 0.0
 
 
-@_value
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Consignment:
     consignment_id: str = ""
     container_number: str = ""
@@ -384,7 +382,7 @@ class Consignment:
 # ---------------------------------------------------------------------------------------------
 
 
-@_value
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Hello:
     KIND: ClassVar[str] = "hello"
     peer: PeerId
@@ -395,7 +393,7 @@ class Hello:
     resume_epoch: str = ""
 
 
-@_value
+@dataclass(frozen=True, slots=True, kw_only=True)
 class HandoffOffer:
     KIND: ClassVar[str] = "offer"
     handoff_id: str = ""
@@ -408,7 +406,7 @@ class HandoffOffer:
     transfer_slot_id: str = ""
 
 
-@_value
+@dataclass(frozen=True, slots=True, kw_only=True)
 class HandoffAccept:
     KIND: ClassVar[str] = "accept"
     handoff_id: str = ""
@@ -419,7 +417,7 @@ class HandoffAccept:
     transfer_slot_id: str = ""
 
 
-@_value
+@dataclass(frozen=True, slots=True, kw_only=True)
 class HandoffRefuse:
     KIND: ClassVar[str] = "refuse"
     handoff_id: str = ""
@@ -431,14 +429,14 @@ class HandoffRefuse:
     revocation: bool = False
 
 
-@_value
+@dataclass(frozen=True, slots=True, kw_only=True)
 class HandoffCancel:
     KIND: ClassVar[str] = "cancel"
     handoff_id: str = ""
     detail: str = ""
 
 
-@_value
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CrossingReport:
     KIND: ClassVar[str] = "crossing"
     handoff_id: str = ""
@@ -449,13 +447,13 @@ class CrossingReport:
     speed_mps: float = 0.0
 
 
-@_value
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SealCheck:
     seal_number: str = ""
     intact: bool = False
 
 
-@_value
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CustodyTransferred:
     KIND: ClassVar[str] = "custody"
     handoff_id: str = ""
@@ -469,7 +467,7 @@ class CustodyTransferred:
     vehicle_control_transferred: bool = False
 
 
-@_value
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ReturnRequest:
     KIND: ClassVar[str] = "return_request"
     handoff_id: str = ""
@@ -481,26 +479,26 @@ class ReturnRequest:
     offer_expires_at: Timestamp
 
 
-@_value
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CorridorStatus:
     corridor_id: str = ""
     accepting_offers: bool = False
     open_handoffs: int = 0
 
 
-@_value
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Heartbeat:
     KIND: ClassVar[str] = "heartbeat"
     corridors: tuple[CorridorStatus, ...] = ()
 
 
-@_value
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Ack:
     KIND: ClassVar[str] = "ack"
     ack_sequence: int = 0
 
 
-@_value
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Error:
     KIND: ClassVar[str] = "error"
     code: ErrorCode = ErrorCode.ERROR_CODE_UNSPECIFIED
@@ -526,7 +524,7 @@ Body = (
 )
 
 
-@_value
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Envelope:
     """One frame. `body_bytes`: the body as it came off the wire (empty for frames built
     here), so that what the session stores of a received offer or crossing, and the digest
