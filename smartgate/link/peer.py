@@ -182,7 +182,7 @@ def import_consignment(n: int, corridor: str = "huu-nghi") -> m.Consignment:
 
 
 def _container(n: int) -> str:
-    from fleet.handoff.codec import is_valid_container_number
+    from smartgate.link.codec import is_valid_container_number
 
     base = f"MSCU{n % 1_000_000:06d}"
     return next(base + str(d) for d in range(10) if is_valid_container_number(base + str(d)))

@@ -34,13 +34,6 @@ from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
 from fleet.handoff import messages as m
-from fleet.handoff.codec import (
-    KNOWN_CORRIDORS,
-    MAX_FRAME_SIZE,
-    PROTOBUF_WIRE,
-    FrameError,
-    decode_message,
-)
 from fleet.handoff.session import (
     CLOSE_SUPERSEDED,
     CLOSE_TEXT,
@@ -53,6 +46,13 @@ from fleet.handoff.session import (
     Step,
     parse_peer_uri,
     peer_uri,
+)
+from smartgate.link.codec import (
+    KNOWN_CORRIDORS,
+    MAX_FRAME_SIZE,
+    PROTOBUF_WIRE,
+    FrameError,
+    decode_message,
 )
 from smartgate.storage.handoff_store import HandoffStore
 

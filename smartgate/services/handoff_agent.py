@@ -40,7 +40,6 @@ from fleet.cargo.consignments import ConsignmentState, Direction
 from fleet.cargo.dispatch import STOP_LINE_FOR
 from fleet.core import FleetError
 from fleet.handoff import messages as m
-from fleet.handoff.codec import KNOWN_CORRIDORS
 from fleet.handoff.export import (
     ExportAction,
     export_offer,
@@ -66,6 +65,7 @@ from fleet.handoff.session import (
 )
 from fleet.vehicles import MissionStatus
 from maps.queries import way_back
+from smartgate.link.codec import KNOWN_CORRIDORS
 from smartgate.link.transport import PATH, HandoffClient, HandoffEndpoint, client_ssl_context
 from smartgate.storage.handoff_store import HandoffStore
 from smartgate.storage.store import StoreConflict

@@ -15,7 +15,6 @@ from fleet.cargo.consignments import (
     LabTest,
 )
 from fleet.handoff import messages as m
-from fleet.handoff.codec import PROTOBUF_WIRE
 from fleet.handoff.export import (
     ExportAction,
     export_offer,
@@ -27,6 +26,7 @@ from fleet.handoff.export import (
 )
 from fleet.handoff.session import Handoff, HState, LinkState, Role
 from maps.queries import way_back
+from smartgate.link.codec import PROTOBUF_WIRE
 from smartgate.link.peer import PeerRules, decide
 
 S = ConsignmentState

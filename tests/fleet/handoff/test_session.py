@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from fleet.handoff import messages as m
-from fleet.handoff.codec import PROTOBUF_WIRE, decode_message, encode_message
 from fleet.handoff.session import (
     CLOSE_POLICY,
     Event,
@@ -29,6 +28,7 @@ from fleet.handoff.session import (
     parse_peer_uri,
     peer_uri,
 )
+from smartgate.link.codec import PROTOBUF_WIRE, decode_message, encode_message
 from smartgate.link.peer import ZERO_LINE, return_request
 from smartgate.storage.handoff_store import HandoffStore
 from tests.smartgate.link.linkkit import CN, FAST, VN, make_offer

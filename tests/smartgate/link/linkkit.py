@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from fleet.handoff import messages as m
-from fleet.handoff.codec import from_proto
 from fleet.handoff.session import (
     HState,
     LinkState,
@@ -18,10 +17,11 @@ from fleet.handoff.session import (
     SessionConfig,
     Timing,
 )
+from smartgate.link.codec import from_proto
 from smartgate.link.peer import PeerOptions, PeerRules, SimulatedSide
 from smartgate.link.transport import PATH, HandoffClient, HandoffEndpoint, client_ssl_context
 from smartgate.storage.handoff_store import HandoffStore
-from tests.fleet.handoff import framekit
+from tests.smartgate.link import framekit
 
 CORRIDORS = frozenset({"huu-nghi", "tan-thanh"})
 VN = PeerGrant(m.SIDE_VN, "vn-smartgate-lang-son", CORRIDORS)

@@ -24,14 +24,6 @@ from hypothesis import strategies as st
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
-from fleet.handoff.codec import (
-    MAX_FRAME_SIZE,
-    body_to_proto,
-    decode_frame,
-    encode_frame,
-    new_header,
-)
-from fleet.handoff.proto import handoff_pb2 as pb
 from fleet.handoff.session import (
     CLOSE_POLICY,
     CLOSE_PROTOCOL,
@@ -39,9 +31,17 @@ from fleet.handoff.session import (
     CLOSE_TOO_LARGE,
     HState,
 )
+from smartgate.link.codec import (
+    MAX_FRAME_SIZE,
+    body_to_proto,
+    decode_frame,
+    encode_frame,
+    new_header,
+)
 from smartgate.link.peer import ReferencePeer
+from smartgate.link.proto import handoff_pb2 as pb
 from smartgate.link.transport import PATH, SUBPROTOCOL, client_ssl_context
-from tests.fleet.handoff import framekit
+from tests.smartgate.link import framekit
 from tests.smartgate.link.linkkit import VN, VnSide, cn_options, make_offer, wait_for
 from tools.devcerts import make_ca, make_dev_pki, make_peer_cert, write_pair
 

@@ -12,7 +12,7 @@ body; no other exception type escapes `decode_frame`, whatever the bytes. Outgoi
 through the same checks in `encode_frame`, so we never emit what we would reject.
 
 Authorisation (a peer acting only for its own side and corridors) and handoff state checks
-need the link's context and live in the link layer, not here.
+need the link's context and live in the session (fleet.handoff.session), not here.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from fleet.handoff.messages import (
     PROTOCOL_MINOR,
     FrameError,
 )
-from fleet.handoff.proto import handoff_pb2 as pb
+from smartgate.link.proto import handoff_pb2 as pb
 
 __all__ = [
     "KNOWN_CORRIDORS",

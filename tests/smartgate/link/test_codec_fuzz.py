@@ -9,9 +9,9 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fleet.handoff.codec import FrameError, decode_frame, encode_frame, validate_envelope
-from fleet.handoff.proto import handoff_pb2 as pb
-from tests.fleet.handoff import framekit
+from smartgate.link.codec import FrameError, decode_frame, encode_frame, validate_envelope
+from smartgate.link.proto import handoff_pb2 as pb
+from tests.smartgate.link import framekit
 
 SEED = 20261123
 
