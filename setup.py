@@ -18,7 +18,7 @@ setup(
     ),
     package_data={
         "maps": ["*.geojson"],
-        "fleet.handoff.proto": ["*.pyi"],
+        "smartgate.link.proto": ["*.pyi"],
         "smartgate.storage.migrations": ["script.py.mako"],
         "sim_worlds": ["worlds/*", "third_party/*.sdf", "scenarios/*.yaml"],
         "api": ["web/static/*", "web/package.json", "web/package-lock.json"],

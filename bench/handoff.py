@@ -20,11 +20,11 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from fleet.handoff.proto import handoff_pb2 as pb
+from fleet.handoff import messages as m
 from fleet.handoff.session import Event, EventKind, PeerGrant, SessionConfig, Timing
 from smartgate.link.peer import PeerRules, SimulatedSide, import_consignment
 from smartgate.link.transport import (
@@ -38,8 +38,8 @@ from smartgate.link.transport import (
 from smartgate.storage.handoff_store import HandoffStore
 
 CORRIDORS = frozenset({"huu-nghi", "tan-thanh"})
-VN = PeerGrant(pb.SIDE_VN, "vn-smartgate-lang-son", CORRIDORS)
-CN = PeerGrant(pb.SIDE_CN, "cn-youyiguan-dispatch", CORRIDORS)
+VN = PeerGrant(m.SIDE_VN, "vn-smartgate-lang-son", CORRIDORS)
+CN = PeerGrant(m.SIDE_CN, "cn-youyiguan-dispatch", CORRIDORS)
 IMPLS = {  # name: (tls, durable store)
     "smartgate": (True, True),
     "plain-ws": (False, True),
@@ -68,22 +68,29 @@ class _Probe:
                 self.wake.set()
 
 
-def _offer(n: int, now: float) -> pb.HandoffOffer:
+def _offer(n: int, now: float) -> m.HandoffOffer:
     from datetime import UTC, datetime, timedelta
 
-    o = pb.HandoffOffer(handoff_id=f"bench-{n:07d}", corridor_id="huu-nghi")
-    o.model = pb.HANDOFF_MODEL_CONTROL_AT_KM0
-    o.vehicle.vehicle_id = f"vn-sgv-{n:05d}"
-    o.vehicle.home_side = pb.SIDE_VN
-    o.vehicle.vehicle_type = pb.VEHICLE_TYPE_SMART_GUIDE_VEHICLE
     c = import_consignment(n)
-    c.consignment_id = f"VN-UCR-{n:08d}"
-    c.documents[0].issuing_side = pb.SIDE_VN
-    o.consignment.CopyFrom(c)
+    declaration = replace(c.documents[0], issuing_side=m.SIDE_VN)
     t = datetime.fromtimestamp(now, UTC)
-    o.planned_arrival.FromDatetime(t + timedelta(minutes=5))
-    o.offer_expires_at.FromDatetime(t + timedelta(minutes=30))
-    return o
+    return m.HandoffOffer(
+        handoff_id=f"bench-{n:07d}",
+        corridor_id="huu-nghi",
+        model=m.HANDOFF_MODEL_CONTROL_AT_KM0,
+        vehicle=m.Vehicle(
+            vehicle_id=f"vn-sgv-{n:05d}",
+            home_side=m.SIDE_VN,
+            vehicle_type=m.VEHICLE_TYPE_SMART_GUIDE_VEHICLE,
+        ),
+        consignment=replace(
+            c,
+            consignment_id=f"VN-UCR-{n:08d}",
+            documents=(declaration, *c.documents[1:]),
+        ),
+        planned_arrival=m.Timestamp.from_datetime(t + timedelta(minutes=5)),
+        offer_expires_at=m.Timestamp.from_datetime(t + timedelta(minutes=30)),
+    )
 
 
 def _make_dev_pki(folder: Path) -> None:

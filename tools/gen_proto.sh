@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerate fleet/handoff/proto/handoff_pb2.py(+.pyi) from proto/smartgate/handoff/v1/handoff.proto.
+# Regenerate smartgate/link/proto/handoff_pb2.py(+.pyi) from proto/smartgate/handoff/v1/handoff.proto.
 #
 # Pinned generator: grpcio-tools==1.85.1, which bundles libprotoc 35.1 (gencode version 7.35.1).
 # The generated code checks at import that the protobuf runtime is not older than the gencode,
@@ -10,7 +10,7 @@ set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 GEN_VENV="${GEN_VENV:-/tmp/protoc-venv}"
 GRPCIO_TOOLS_VERSION="1.85.1"
-OUT="$REPO/fleet/handoff_proto"
+OUT="$REPO/smartgate/link/proto"
 
 if [ ! -x "$GEN_VENV/bin/python" ]; then
     python3 -m venv "$GEN_VENV"

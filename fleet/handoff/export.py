@@ -22,7 +22,7 @@ from enum import StrEnum
 import networkx as nx
 
 from fleet.cargo.consignments import Consignment, ConsignmentState, FruitKind, GoodsCategory
-from fleet.handoff.proto import handoff_pb2 as pb
+from fleet.handoff import messages as m
 from fleet.handoff.session import Handoff, HState, LinkState
 from maps.queries import spot
 
@@ -82,43 +82,61 @@ def hs_code(c: Consignment) -> str:
     return ELECTRONICS_HS
 
 
-def manifest(c: Consignment) -> pb.Consignment:
+def manifest(c: Consignment) -> m.Consignment:
     """The offer's manifest from the desk's consignment (documents the peer checks)."""
-    m = pb.Consignment(
-        consignment_id=wire_id(c.id),
-        container_number=c.container_number,
-        gross_weight_kg=c.gross_weight_kg,
-    )
+    seals: tuple[m.Seal, ...] = ()
     if c.seal_number:
-        m.seals.add(
-            seal_number=wire_id(c.seal_number),
-            seal_type=pb.SEAL_TYPE_MECHANICAL,
-            issuing_side=pb.SIDE_VN,
+        seals = (
+            m.Seal(
+                seal_number=wire_id(c.seal_number),
+                seal_type=m.SEAL_TYPE_MECHANICAL,
+                issuing_side=m.SIDE_VN,
+            ),
         )
-    m.documents.add(
-        document_type=pb.DOCUMENT_TYPE_CUSTOMS_DECLARATION,
-        document_id=wire_id(c.customs_declaration),
-        issuing_side=pb.SIDE_VN,
-    )
+    documents = [
+        m.DocumentReference(
+            document_type=m.DOCUMENT_TYPE_CUSTOMS_DECLARATION,
+            document_id=wire_id(c.customs_declaration),
+            issuing_side=m.SIDE_VN,
+        )
+    ]
     if c.quarantine_certificate:
-        m.documents.add(
-            document_type=pb.DOCUMENT_TYPE_PHYTOSANITARY_CERTIFICATE,
-            document_id=wire_id(c.quarantine_certificate),
-            issuing_side=pb.SIDE_VN,
+        documents.append(
+            m.DocumentReference(
+                document_type=m.DOCUMENT_TYPE_PHYTOSANITARY_CERTIFICATE,
+                document_id=wire_id(c.quarantine_certificate),
+                issuing_side=m.SIDE_VN,
+            )
         )
     for _test, number in sorted(c.lab_certificates.items()):
-        m.documents.add(
-            document_type=pb.DOCUMENT_TYPE_LAB_CERTIFICATE,
-            document_id=wire_id(number),
-            issuing_side=pb.SIDE_VN,
+        documents.append(
+            m.DocumentReference(
+                document_type=m.DOCUMENT_TYPE_LAB_CERTIFICATE,
+                document_id=wire_id(number),
+                issuing_side=m.SIDE_VN,
+            )
         )
     g = c.goods
     kind = g.fruit_kind.value if g.fruit_kind is not None else g.category.value
-    m.goods.add(hs_code=hs_code(c), description=kind.replace("_", " "), origin_country_code="VN")
+    temperature = None
     if g.temp_min_c is not None and g.temp_max_c is not None:
-        m.temperature.set_point_celsius = (g.temp_min_c + g.temp_max_c) / 2
-        m.temperature.tolerance_celsius = min(20.0, (g.temp_max_c - g.temp_min_c) / 2)
-    return m
+        temperature = m.TemperatureControl(
+            set_point_celsius=(g.temp_min_c + g.temp_max_c) / 2,
+            tolerance_celsius=min(20.0, (g.temp_max_c - g.temp_min_c) / 2),
+        )
+    return m.Consignment(
+        consignment_id=wire_id(c.id),
+        container_number=c.container_number,
+        seals=seals,
+        documents=tuple(documents),
+        goods=(
+            m.GoodsItem(
+                hs_code=hs_code(c), description=kind.replace("_", " "), origin_country_code="VN"
+            ),
+        ),
+        gross_weight_kg=c.gross_weight_kg,
+        temperature=temperature,
+    )
 
 
 def export_offer(
@@ -129,23 +147,22 @@ def export_offer(
     now: float,
     expires_in_s: float,
     arrival_in_s: float = 0.0,
-) -> pb.HandoffOffer:
+) -> m.HandoffOffer:
     """The HandoffOffer for `c` on `vehicle_id` (control passes at km 0)."""
-    o = pb.HandoffOffer(
-        handoff_id=handoff_id, corridor_id=c.corridor, model=pb.HANDOFF_MODEL_CONTROL_AT_KM0
-    )
-    o.vehicle.CopyFrom(
-        pb.Vehicle(
-            vehicle_id=wire_id(vehicle_id),
-            home_side=pb.SIDE_VN,
-            vehicle_type=pb.VEHICLE_TYPE_SMART_GUIDE_VEHICLE,
-        )
-    )
-    o.consignment.CopyFrom(manifest(c))
     t = datetime.fromtimestamp(now, UTC)
-    o.planned_arrival.FromDatetime(t + timedelta(seconds=arrival_in_s))
-    o.offer_expires_at.FromDatetime(t + timedelta(seconds=expires_in_s))
-    return o
+    return m.HandoffOffer(
+        handoff_id=handoff_id,
+        corridor_id=c.corridor,
+        model=m.HANDOFF_MODEL_CONTROL_AT_KM0,
+        vehicle=m.Vehicle(
+            vehicle_id=wire_id(vehicle_id),
+            home_side=m.SIDE_VN,
+            vehicle_type=m.VEHICLE_TYPE_SMART_GUIDE_VEHICLE,
+        ),
+        consignment=manifest(c),
+        planned_arrival=m.Timestamp.from_datetime(t + timedelta(seconds=arrival_in_s)),
+        offer_expires_at=m.Timestamp.from_datetime(t + timedelta(seconds=expires_in_s)),
+    )
 
 
 def yard_goal(g: nx.DiGraph, consignment_id: str, destination_id: str = "") -> str | None:

@@ -17,19 +17,18 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Protocol, TypeVar
 
-from google.protobuf.message import Message
-
-from fleet.handoff.codec import (
+from fleet.handoff import messages as m
+from fleet.handoff.messages import (
+    Envelope,
     FrameError,
-    encode_frame,
-    error_envelope,
-    new_header,
-    validate_envelope,
+    HandoffOffer,
+    Header,
+    ReturnRequest,
+    Timestamp,
 )
-from fleet.handoff.proto import handoff_pb2 as pb
 
 __all__ = [
     "CustodyRecord",
@@ -48,6 +47,7 @@ __all__ = [
     "SessionState",
     "Step",
     "Timing",
+    "WireFormat",
     "parse_peer_uri",
     "peer_uri",
 ]
@@ -57,7 +57,7 @@ ACK_BATCH = 16  # spec §7: ack at once after this many unacked durable frames
 DURABLE_BODIES = frozenset(
     {"offer", "accept", "refuse", "cancel", "crossing", "custody", "return_request"}
 )
-SIDE_NAMES: dict[int, str] = {pb.SIDE_VN: "vn", pb.SIDE_CN: "cn"}
+SIDE_NAMES: dict[int, str] = {m.SIDE_VN: "vn", m.SIDE_CN: "cn"}
 PEER_URI_PREFIX = "urn:smartgate:peer:"
 
 # WebSocket close codes (spec §2).
@@ -166,8 +166,8 @@ class PeerGrant:
     corridors: frozenset[str]
 
     @property
-    def peer_id(self) -> pb.PeerId:
-        return pb.PeerId(side=self.side, system_id=self.system_id)  # type: ignore[arg-type]
+    def peer_id(self) -> m.PeerId:
+        return m.PeerId(side=m.Side(self.side), system_id=self.system_id)
 
     @property
     def uri(self) -> str:
@@ -289,38 +289,73 @@ class Step:
         return self
 
 
+_B = TypeVar("_B", HandoffOffer, ReturnRequest, m.CrossingReport)
+
+
+class WireFormat(Protocol):
+    """The bytes of the link, supplied by its adapter (smartgate.link.codec.PROTOBUF_WIRE).
+
+    The session stores and resends frames and keeps offers and crossings as bytes (the
+    store holds exactly these), so it needs an encoding; which one is not its business.
+    `encode` and `check` apply the spec's checks and raise FrameError, so nothing invalid
+    is sent or recorded."""
+
+    def encode(self, env: Envelope) -> bytes:
+        """The frame of `env` (deterministic: a resend is byte-identical)."""
+        ...
+
+    def check(self, env: Envelope) -> None:
+        """Raise FrameError if `env` would not be encoded."""
+        ...
+
+    def encode_body(self, body: HandoffOffer | ReturnRequest | m.CrossingReport) -> bytes:
+        """A body alone, as stored in `Handoff.payload` / `Handoff.crossing`."""
+        ...
+
+    def decode_body(self, cls: type[_B], data: bytes) -> _B:
+        """The inverse of `encode_body` for a body stored earlier."""
+        ...
+
+    def peek(self, data: bytes) -> tuple[Header, str | None] | None:
+        """Of a frame rejected for its body: its header and body kind if the header is
+        sound, else None."""
+        ...
+
+
 class _Reject(Exception):
     """Internal: answer the frame being applied with a non-fatal Error."""
 
-    def __init__(self, code: pb.ErrorCode, message: str, handoff_id: str = "") -> None:
+    def __init__(self, code: m.ErrorCode, message: str, handoff_id: str = "") -> None:
         super().__init__(message)
         self.code = code
         self.handoff_id = handoff_id
 
 
-def _dt(now: float) -> datetime:
-    return datetime.fromtimestamp(now, UTC)
+# Local bodies are checked in a frame stamped with this instant (inside the window the spec
+# accepts) instead of the clock: only the body is in question.
+_PROBE_TIME = Timestamp(seconds=1_767_225_600)  # 2026-01-01T00:00:00Z
 
 
-def _digest(body: Message) -> str:
-    return hashlib.sha256(body.SerializeToString(deterministic=True)).hexdigest()[:32]
+def _digest(payload: bytes) -> str:
+    return hashlib.sha256(payload).hexdigest()[:32]
 
 
-def _is_durable(env: pb.Envelope) -> bool:
-    kind = env.WhichOneof("body")
-    if kind in DURABLE_BODIES:
+def _is_durable(env: Envelope) -> bool:
+    b = env.body
+    if b.KIND in DURABLE_BODIES:
         return True
-    return kind == "error" and not env.error.fatal and env.error.ref_sequence > 0
+    return isinstance(b, m.Error) and not b.fatal and b.ref_sequence > 0
 
 
 class HandoffSession:
     """The state machine of the link to one peer and of every handoff with it."""
 
-    def __init__(self, config: SessionConfig, state: SessionState) -> None:
+    def __init__(self, config: SessionConfig, state: SessionState, wire: WireFormat) -> None:
         if config.me.side == config.peer.side:
             raise SessionError("a peer must speak for the other side")
         self.cfg = config
         self.st = state
+        self.wire = wire
         self._next = max(state.seq_lease, 1)
         self._open = {h.handoff_id for h in state.handoffs.values() if h.state not in FINAL_STATES}
         self.accepting: dict[str, bool] = {c: True for c in config.me.corridors}
@@ -391,15 +426,16 @@ class HandoffSession:
         self._connected_at = self._last_rx = now
         self._pending_ack = 0
         self._sent_at.clear()
-        env = self._envelope(step, now, durable=False)
-        hello = env.hello
-        hello.peer.CopyFrom(self.cfg.me.peer_id)
-        hello.corridor_ids.extend(sorted(self.cfg.me.corridors))
-        hello.resume_sequence = self.st.peer_highest
-        hello.resume_epoch = self.st.peer_epoch
-        hello.stream_epoch = self.st.own_epoch
-        hello.software_version = self.cfg.software_version
-        self._emit(step, env, now)
+        header = self._header(step, now, durable=False)
+        hello = m.Hello(
+            peer=self.cfg.me.peer_id,
+            corridor_ids=tuple(sorted(self.cfg.me.corridors)),
+            resume_sequence=self.st.peer_highest,
+            resume_epoch=self.st.peer_epoch,
+            stream_epoch=self.st.own_epoch,
+            software_version=self.cfg.software_version,
+        )
+        self._emit(step, Envelope(header=header, body=hello), now)
         return step
 
     def on_disconnect(self, now: float) -> Step:
@@ -444,137 +480,143 @@ class HandoffSession:
         if self._pending_ack and now - self._pending_since >= t.ack_delay_s:
             self._send_ack(step, now)
         if now - self._last_tx >= t.heartbeat_s:
-            env = self._envelope(step, now, durable=False)
-            env.heartbeat.SetInParent()
-            for cid in sorted(self.cfg.me.corridors & self._peer_corridors):
-                env.heartbeat.corridors.add(
-                    corridor_id=cid,
-                    accepting_offers=self.accepting.get(cid, True),
-                    open_handoffs=min(len(self.open_handoffs(cid)), 10_000),
+            header = self._header(step, now, durable=False)
+            heartbeat = m.Heartbeat(
+                corridors=tuple(
+                    m.CorridorStatus(
+                        corridor_id=cid,
+                        accepting_offers=self.accepting.get(cid, True),
+                        open_handoffs=min(len(self.open_handoffs(cid)), 10_000),
+                    )
+                    for cid in sorted(self.cfg.me.corridors & self._peer_corridors)
                 )
-            self._emit(step, env, now)
+            )
+            self._emit(step, Envelope(header=header, body=heartbeat), now)
         return step
 
     # ------------------------------------------------------------- incoming
 
-    def on_frame(self, env: pb.Envelope, now: float) -> Step:
-        """One decoded, validated frame from the peer (fleet.handoff.codec.decode_frame)."""
+    def on_frame(self, env: Envelope, now: float) -> Step:
+        """One decoded, validated frame from the peer (smartgate.link.codec.decode_message)."""
         step = Step()
         self._last_rx = now
-        kind = env.WhichOneof("body")
+        body = env.body
         h = env.header
         if h.sender != self.cfg.peer.peer_id:
             return self._fatal(
                 step,
-                pb.ERROR_CODE_UNAUTHORISED,
+                m.ERROR_CODE_UNAUTHORISED,
                 f"header.sender {SIDE_NAMES.get(h.sender.side, '?')}:{h.sender.system_id} is "
                 f"not the certificate identity {self.cfg.peer.uri}",
-                env,
+                h,
                 now,
                 CLOSE_POLICY,
             )
-        if kind == "hello":
+        if isinstance(body, m.Hello):
             if self._hello_rx and h.message_id == self._peer_hello_id:
                 return step  # a duplicated Hello
             if self._hello_rx:
                 return self._fatal(
-                    step, pb.ERROR_CODE_INVALID_STATE, "second Hello on one connection", env, now
+                    step, m.ERROR_CODE_INVALID_STATE, "second Hello on one connection", h, now
                 )
-            return self._on_hello(step, env, now)
+            return self._on_hello(step, h, body, now)
         if not self._hello_rx:
-            return self._fatal(step, pb.ERROR_CODE_LINK_NOT_READY, f"{kind} before Hello", env, now)
-        if kind == "ack":
-            self._on_ack(step, env.ack.ack_sequence)
+            return self._fatal(
+                step, m.ERROR_CODE_LINK_NOT_READY, f"{body.KIND} before Hello", h, now
+            )
+        if isinstance(body, m.Ack):
+            self._on_ack(step, body.ack_sequence)
             return step
-        if kind == "heartbeat":
-            for c in env.heartbeat.corridors:
+        if isinstance(body, m.Heartbeat):
+            for c in body.corridors:
                 self.peer_status[c.corridor_id] = c.accepting_offers
             return step
-        if not _is_durable(env):  # fatal or unreferenced Error: never answered with an Error
+        if isinstance(body, m.Error) and not _is_durable(env):
+            # fatal or unreferenced Error: never answered with an Error
             step.events.append(
-                Event(EventKind.PEER_ERROR, env.error.handoff_id, env.error.message, env.error.code)
+                Event(EventKind.PEER_ERROR, body.handoff_id, body.message, body.code)
             )
             return step
-        return self._durable_in(step, env, now, None)
+        return self._durable_in(step, h, now, env, None)
 
     def on_bad_frame(self, data: bytes, err: FrameError, now: float) -> Step:
-        """A frame decode_frame rejected. Answer with an Error; fatal unless the header is
+        """A frame the codec rejected. Answer with an Error; fatal unless the header is
         sound and the fault is in the body (then it is processed and acknowledged, §9)."""
         step = Step()
         self._last_rx = now
         fatal_codes = (
-            pb.ERROR_CODE_MALFORMED,
-            pb.ERROR_CODE_TOO_LARGE,
-            pb.ERROR_CODE_UNSUPPORTED_VERSION,
-            pb.ERROR_CODE_INTERNAL,
+            m.ERROR_CODE_MALFORMED,
+            m.ERROR_CODE_TOO_LARGE,
+            m.ERROR_CODE_UNSUPPORTED_VERSION,
+            m.ERROR_CODE_INTERNAL,
         )
-        close = CLOSE_TOO_LARGE if err.code == pb.ERROR_CODE_TOO_LARGE else CLOSE_PROTOCOL
-        env = pb.Envelope()
+        close = CLOSE_TOO_LARGE if err.code == m.ERROR_CODE_TOO_LARGE else CLOSE_PROTOCOL
         if err.code in fatal_codes or err.field.startswith("header"):
             return self._fatal(step, err.code, str(err), None, now, close)
-        try:
-            env.ParseFromString(bytes(data))
-            probe = pb.Envelope()
-            probe.header.CopyFrom(env.header)
-            probe.ack.SetInParent()
-            validate_envelope(probe)
-        except Exception:
+        peeked = self.wire.peek(data)
+        if peeked is None:
             return self._fatal(step, err.code, str(err), None, now, close)
-        if env.header.sender != self.cfg.peer.peer_id:
-            return self.on_frame(probe, now)  # the identity check answers it
-        if not self._hello_rx or env.WhichOneof("body") == "hello":
-            return self._fatal(step, err.code, str(err), env, now)
-        if env.WhichOneof("body") == "error":
+        header, kind = peeked
+        if header.sender != self.cfg.peer.peer_id:
+            # the identity check answers it
+            return self.on_frame(Envelope(header=header, body=m.Ack()), now)
+        if not self._hello_rx or kind == "hello":
+            return self._fatal(step, err.code, str(err), header, now)
+        if kind == "error":
             step.events.append(Event(EventKind.PEER_ERROR, "", f"bad Error frame: {err}"))
             return step
-        return self._durable_in(step, env, now, err)
+        return self._durable_in(step, header, now, None, err)
 
     def _durable_in(
-        self, step: Step, env: pb.Envelope, now: float, invalid: FrameError | None
+        self,
+        step: Step,
+        h: Header,
+        now: float,
+        env: Envelope | None,
+        invalid: FrameError | None,
     ) -> Step:
-        h = env.header
+        """A durable frame: `env` to apply, or the `invalid` fault of its body to answer."""
         if h.message_id in self.st.seen:  # a resend: processed before, only acknowledge
             self._ack_later(step, now)
             return step
-        if h.HasField("previous_sequence") and h.previous_sequence > self.st.peer_highest:
+        if h.previous_sequence is not None and h.previous_sequence > self.st.peer_highest:
             return self._fatal(
                 step,
-                pb.ERROR_CODE_SEQUENCE_GAP,
+                m.ERROR_CODE_SEQUENCE_GAP,
                 f"durable frame {h.previous_sequence} before {h.sequence} was not received "
                 f"(processed up to {self.st.peer_highest})",
-                env,
+                h,
                 now,
             )
         if h.sequence <= self.st.peer_highest:
             self._error(
                 step,
-                pb.ERROR_CODE_SEQUENCE_REGRESSION,
+                m.ERROR_CODE_SEQUENCE_REGRESSION,
                 f"new message_id with sequence {h.sequence} <= {self.st.peer_highest}",
-                env,
+                h,
                 now,
             )
             self._seen(step, h, now, advance=False)
             return step
         if invalid is not None:
-            self._error(step, invalid.code, str(invalid), env, now)
-        else:
+            self._error(step, invalid.code, str(invalid), h, now)
+        elif env is not None:
             try:
                 self._apply(step, env, now)
             except _Reject as r:
-                self._error(step, r.code, str(r), env, now, r.handoff_id)
+                self._error(step, r.code, str(r), h, now, r.handoff_id)
         self._seen(step, h, now, advance=True)
         return step
 
-    def _on_hello(self, step: Step, env: pb.Envelope, now: float) -> Step:
-        hello = env.hello
+    def _on_hello(self, step: Step, header: Header, hello: m.Hello, now: float) -> Step:
         corridors = frozenset(hello.corridor_ids)
         if not corridors <= self.cfg.peer.corridors:
             extra = ", ".join(sorted(corridors - self.cfg.peer.corridors))
             return self._fatal(
                 step,
-                pb.ERROR_CODE_UNAUTHORISED,
+                m.ERROR_CODE_UNAUTHORISED,
                 f"{self.cfg.peer.uri} may not act for corridor(s) {extra}",
-                env,
+                header,
                 now,
                 CLOSE_POLICY,
             )
@@ -588,15 +630,15 @@ class HandoffSession:
         if resume < self.st.acked or resume >= self._next:
             return self._fatal(
                 step,
-                pb.ERROR_CODE_RESUME_UNAVAILABLE,
+                m.ERROR_CODE_RESUME_UNAVAILABLE,
                 f"resume point {resume} is outside what this side can resend "
                 f"(acknowledged {self.st.acked}, last sent {self._next - 1})",
-                env,
+                header,
                 now,
             )
         self._on_ack(step, resume)
         self._hello_rx = True
-        self._peer_hello_id = env.header.message_id
+        self._peer_hello_id = header.message_id
         self._peer_corridors = corridors
         for seq in sorted(self.st.outbox):
             self._sent_at[seq] = now
@@ -617,57 +659,58 @@ class HandoffSession:
             del self.st.outbox[seq]
             self._sent_at.pop(seq, None)
 
-    def _apply(self, step: Step, env: pb.Envelope, now: float) -> None:
-        kind = env.WhichOneof("body")
-        if kind == "offer":
-            self._rx_offer(step, env, env.offer, now)
-        elif kind == "return_request":
-            self._rx_offer(step, env, env.return_request, now)
-        elif kind == "accept":
-            self._rx_accept(step, env.accept, now)
-        elif kind == "refuse":
-            self._rx_refuse(step, env.refuse, now)
-        elif kind == "cancel":
-            self._rx_cancel(step, env.cancel, now)
-        elif kind == "crossing":
-            self._rx_crossing(step, env.crossing, now)
-        elif kind == "custody":
-            self._rx_custody(step, env.custody, now)
-        elif kind == "error":
-            e = env.error
-            step.events.append(Event(EventKind.PEER_ERROR, e.handoff_id, e.message, e.code))
+    def _apply(self, step: Step, env: Envelope, now: float) -> None:
+        body = env.body
+        if isinstance(body, HandoffOffer | ReturnRequest):
+            self._rx_offer(step, env, body, now)
+        elif isinstance(body, m.HandoffAccept):
+            self._rx_accept(step, body, now)
+        elif isinstance(body, m.HandoffRefuse):
+            self._rx_refuse(step, body, now)
+        elif isinstance(body, m.HandoffCancel):
+            self._rx_cancel(step, body, now)
+        elif isinstance(body, m.CrossingReport):
+            self._rx_crossing(step, body, env.body_bytes, now)
+        elif isinstance(body, m.CustodyTransferred):
+            self._rx_custody(step, body, now)
+        elif isinstance(body, m.Error):
+            step.events.append(
+                Event(EventKind.PEER_ERROR, body.handoff_id, body.message, body.code)
+            )
 
     def _rx_offer(
         self,
         step: Step,
-        env: pb.Envelope,
-        body: pb.HandoffOffer | pb.ReturnRequest,
+        env: Envelope,
+        body: HandoffOffer | ReturnRequest,
         now: float,
     ) -> None:
         hid = body.handoff_id
         if body.corridor_id not in self._peer_corridors:
             raise _Reject(
-                pb.ERROR_CODE_UNAUTHORISED,
+                m.ERROR_CODE_UNAUTHORISED,
                 f"corridor {body.corridor_id} was not announced in the peer's Hello",
                 hid,
             )
-        digest = _digest(body)
+        # The peer's own bytes when we have them: a resend compares equal to what we stored.
+        payload = env.body_bytes or self.wire.encode_body(body)
+        digest = _digest(payload)
         old = self.st.handoffs.get(hid)
         if old is not None:
             if old.role == Role.RECEIVING and old.offer_digest == digest:
                 return  # the same offer again under a new message_id: nothing new
             raise _Reject(
-                pb.ERROR_CODE_DUPLICATE_CONFLICT,
+                m.ERROR_CODE_DUPLICATE_CONFLICT,
                 f"handoff_id {hid} is known with other content",
                 hid,
             )
         original = ""
-        if isinstance(body, pb.ReturnRequest):
+        if isinstance(body, ReturnRequest):
             original = body.original_handoff_id
             orig = self.st.handoffs.get(original)
             if body.vehicle.home_side != self.cfg.me.side:
                 raise _Reject(
-                    pb.ERROR_CODE_INVALID_STATE, "a return must bring home a vehicle of ours", hid
+                    m.ERROR_CODE_INVALID_STATE, "a return must bring home a vehicle of ours", hid
                 )
             if (
                 orig is None
@@ -676,7 +719,7 @@ class HandoffSession:
                 or orig.vehicle_id != body.vehicle.vehicle_id
             ):
                 raise _Reject(
-                    pb.ERROR_CODE_INVALID_STATE,
+                    m.ERROR_CODE_INVALID_STATE,
                     f"vehicle {body.vehicle.vehicle_id} did not go over in handoff {original}",
                     hid,
                 )
@@ -685,23 +728,24 @@ class HandoffSession:
             now,
             hid,
             Role.RECEIVING,
-            "offer" if isinstance(body, pb.HandoffOffer) else "return_request",
+            body.KIND,
             body,
-            env,
+            env.header,
+            payload,
             from_side=self.cfg.peer.side,
-            consignment=body.consignment.consignment_id if body.HasField("consignment") else "",
+            consignment=body.consignment.consignment_id if body.consignment is not None else "",
             digest=digest,
             state=HState.RECEIVED,
             original=original,
         )
         if body.corridor_id not in self.cfg.me.corridors:
-            self.refuse(hid, pb.REFUSAL_REASON_CORRIDOR_CLOSED, now, "corridor not served", step)
+            self.refuse(hid, m.REFUSAL_REASON_CORRIDOR_CLOSED, now, "corridor not served", step)
         elif now >= h.expires_at:
-            self.refuse(hid, pb.REFUSAL_REASON_OFFER_EXPIRED, now, "arrived expired", step)
+            self.refuse(hid, m.REFUSAL_REASON_OFFER_EXPIRED, now, "arrived expired", step)
         elif h.consignment_id and self._consignment_busy(h.consignment_id, h.from_side, hid):
             self.refuse(
                 hid,
-                pb.REFUSAL_REASON_DUPLICATE_CONSIGNMENT,
+                m.REFUSAL_REASON_DUPLICATE_CONSIGNMENT,
                 now,
                 f"consignment {h.consignment_id} already handed over or in an open handoff",
                 step,
@@ -712,10 +756,10 @@ class HandoffSession:
     def _own(self, hid: str, role: Role) -> Handoff:
         h = self.st.handoffs.get(hid)
         if h is None:
-            raise _Reject(pb.ERROR_CODE_UNKNOWN_HANDOFF, f"handoff {hid} is not known", hid)
+            raise _Reject(m.ERROR_CODE_UNKNOWN_HANDOFF, f"handoff {hid} is not known", hid)
         if h.role != role:
             raise _Reject(
-                pb.ERROR_CODE_UNAUTHORISED,
+                m.ERROR_CODE_UNAUTHORISED,
                 f"only the {role.value} side of handoff {hid} may send this",
                 hid,
             )
@@ -723,35 +767,35 @@ class HandoffSession:
 
     def _bad_state(self, h: Handoff, what: str) -> _Reject:
         return _Reject(
-            pb.ERROR_CODE_INVALID_STATE,
+            m.ERROR_CODE_INVALID_STATE,
             f"{what} not allowed: handoff {h.handoff_id} is {h.state.value}",
             h.handoff_id,
         )
 
-    def _rx_accept(self, step: Step, body: pb.HandoffAccept, now: float) -> None:
+    def _rx_accept(self, step: Step, body: m.HandoffAccept, now: float) -> None:
         h = self._own(body.handoff_id, Role.OFFERING)
         if body.offer_message_id != h.offer_message_id:
             raise _Reject(
-                pb.ERROR_CODE_INVALID_FIELD,
+                m.ERROR_CODE_INVALID_FIELD,
                 f"accept.offer_message_id {body.offer_message_id} is not the offer's",
                 h.handoff_id,
             )
         if h.state != HState.OFFERED:
             raise self._bad_state(h, "HandoffAccept")
-        h.valid_until = body.valid_until.ToDatetime(UTC).timestamp()
+        h.valid_until = body.valid_until.to_unix()
         self._set(step, h, HState.ACCEPTED, now)
         step.events.append(Event(EventKind.ACCEPTED, h.handoff_id))
 
-    def _rx_refuse(self, step: Step, body: pb.HandoffRefuse, now: float) -> None:
+    def _rx_refuse(self, step: Step, body: m.HandoffRefuse, now: float) -> None:
         h = self._own(body.handoff_id, Role.OFFERING)
         allowed = (HState.OFFERED, HState.ACCEPTED) if body.revocation else (HState.OFFERED,)
         if h.state not in allowed:
             raise self._bad_state(h, "revocation" if body.revocation else "HandoffRefuse")
         self._set(step, h, HState.REFUSED, now)
-        reason = pb.RefusalReason.Name(body.reason)
+        reason = body.reason.name
         step.events.append(Event(EventKind.REFUSED, h.handoff_id, reason, body.reason))
 
-    def _rx_cancel(self, step: Step, body: pb.HandoffCancel, now: float) -> None:
+    def _rx_cancel(self, step: Step, body: m.HandoffCancel, now: float) -> None:
         h = self._own(body.handoff_id, Role.RECEIVING)
         if h.state in (HState.CROSSED, HState.TRANSFERRED):
             raise self._bad_state(h, "HandoffCancel")
@@ -760,11 +804,13 @@ class HandoffSession:
         self._set(step, h, HState.CANCELLED, now)
         step.events.append(Event(EventKind.CANCELLED, h.handoff_id, body.detail))
 
-    def _rx_crossing(self, step: Step, body: pb.CrossingReport, now: float) -> None:
+    def _rx_crossing(
+        self, step: Step, body: m.CrossingReport, body_bytes: bytes, now: float
+    ) -> None:
         h = self._own(body.handoff_id, Role.RECEIVING)
         if body.vehicle_id != h.vehicle_id:
             raise _Reject(
-                pb.ERROR_CODE_INVALID_FIELD,
+                m.ERROR_CODE_INVALID_FIELD,
                 f"crossing.vehicle_id {body.vehicle_id} is not the offered {h.vehicle_id}",
                 h.handoff_id,
             )
@@ -772,37 +818,38 @@ class HandoffSession:
             return  # the same crossing reported again: never a second receipt
         if h.state not in (HState.ACCEPTED, HState.REVOKED):
             raise self._bad_state(h, "CrossingReport (crossing without a valid acceptance)")
-        h.crossing = body.SerializeToString(deterministic=True)
+        h.crossing = body_bytes or self.wire.encode_body(body)
         self._set(step, h, HState.CROSSED, now)
         step.events.append(Event(EventKind.CROSSING_RECEIVED, h.handoff_id))
 
-    def _rx_custody(self, step: Step, body: pb.CustodyTransferred, now: float) -> None:
+    def _rx_custody(self, step: Step, body: m.CustodyTransferred, now: float) -> None:
         h = self._own(body.handoff_id, Role.OFFERING)
         if h.state == HState.TRANSFERRED:
             if h.receipt_id == body.receipt_id:
                 return
             raise _Reject(
-                pb.ERROR_CODE_DUPLICATE_CONFLICT,
+                m.ERROR_CODE_DUPLICATE_CONFLICT,
                 f"handoff {h.handoff_id} already has receipt {h.receipt_id}",
                 h.handoff_id,
             )
         if h.state != HState.CROSSED:
             raise self._bad_state(h, "CustodyTransferred")
-        self._book_custody(step, h, body.receipt_id, body.custody_at.ToDatetime(UTC).timestamp())
+        self._book_custody(step, h, body.receipt_id, body.custody_at.to_unix())
         self._set(step, h, HState.TRANSFERRED, now)
         step.events.append(Event(EventKind.CUSTODY_TRANSFERRED, h.handoff_id, body.receipt_id))
 
     # -------------------------------------------------------- local actions
 
-    def offer(self, body: pb.HandoffOffer, now: float) -> Step:
+    def offer(self, body: HandoffOffer, now: float) -> Step:
         """Offer a vehicle (and its load) to the peer; it holds at the stop line meanwhile."""
-        return self._new_offer("offer", body, now)
+        return self._new_offer(body, now)
 
-    def request_return(self, body: pb.ReturnRequest, now: float) -> Step:
+    def request_return(self, body: ReturnRequest, now: float) -> Step:
         """Offer a foreign vehicle we control back to its home side (import direction)."""
-        return self._new_offer("return_request", body, now)
+        return self._new_offer(body, now)
 
-    def _new_offer(self, kind: str, body: pb.HandoffOffer | pb.ReturnRequest, now: float) -> Step:
+    def _new_offer(self, body: HandoffOffer | ReturnRequest, now: float) -> Step:
+        kind = body.KIND
         state = self.link_state(now)
         if state != LinkState.CONNECTED:
             raise SessionError(f"link is {state.value}: no new offers")
@@ -811,11 +858,11 @@ class HandoffSession:
             raise SessionError(f"corridor {body.corridor_id} is not served by both sides")
         if hid in self.st.handoffs:
             raise SessionError(f"handoff_id {hid} is already used")
-        consignment = body.consignment.consignment_id if body.HasField("consignment") else ""
+        consignment = body.consignment.consignment_id if body.consignment is not None else ""
         if consignment and self._consignment_busy(consignment, self.cfg.me.side, hid):
             raise SessionError(f"consignment {consignment} is already handed over or in flight")
         original = ""
-        if isinstance(body, pb.ReturnRequest):
+        if isinstance(body, ReturnRequest):
             original = body.original_handoff_id
             orig = self.st.handoffs.get(original)
             if (
@@ -826,10 +873,11 @@ class HandoffSession:
                 or body.vehicle.home_side != self.cfg.peer.side
             ):
                 raise SessionError(f"vehicle {body.vehicle.vehicle_id} did not come in {original}")
-        self._check_body(kind, body)
+        self._check_body(body)
         step = Step()
-        env = self._envelope(step, now, durable=True)
-        getattr(env, kind).CopyFrom(body)
+        header = self._header(step, now, durable=True)
+        env = Envelope(header=header, body=body)
+        payload = self.wire.encode_body(body)
         self._open_handoff(
             step,
             now,
@@ -837,10 +885,11 @@ class HandoffSession:
             Role.OFFERING,
             kind,
             body,
-            env,
+            header,
+            payload,
             from_side=self.cfg.me.side,
             consignment=consignment,
-            digest=_digest(body),
+            digest=_digest(payload),
             state=HState.OFFERED,
             original=original,
         )
@@ -857,25 +906,26 @@ class HandoffSession:
         step = step or Step()
         h = self._local(handoff_id, Role.RECEIVING, (HState.RECEIVED,))
         h.valid_until = now + self.cfg.timing.accept_validity_s
-        env = self._envelope(step, now, durable=True)
-        a = env.accept
-        a.handoff_id = handoff_id
-        a.offer_message_id = h.offer_message_id
-        a.valid_until.FromDatetime(_dt(h.valid_until))
-        a.destination_id = destination_id
+        header = self._header(step, now, durable=True)
+        body = m.HandoffAccept(
+            handoff_id=handoff_id,
+            offer_message_id=h.offer_message_id,
+            valid_until=Timestamp.from_unix(h.valid_until),
+            destination_id=destination_id,
+        )
         self._set(step, h, HState.ACCEPTED, now)
-        self._durable(step, env, "accept", handoff_id, now)
+        self._durable(step, Envelope(header=header, body=body), "accept", handoff_id, now)
         return step
 
     def refuse(
         self,
         handoff_id: str,
-        reason: pb.RefusalReason,
+        reason: m.RefusalReason,
         now: float,
         detail: str = "",
         step: Step | None = None,
         *,
-        disposition: pb.Disposition = pb.DISPOSITION_RETURN_TO_YARD,
+        disposition: m.Disposition = m.DISPOSITION_RETURN_TO_YARD,
         retry_after: float | None = None,
     ) -> Step:
         step = step or Step()
@@ -885,12 +935,12 @@ class HandoffSession:
         return step
 
     def revoke(
-        self, handoff_id: str, reason: pb.RefusalReason, now: float, detail: str = ""
+        self, handoff_id: str, reason: m.RefusalReason, now: float, detail: str = ""
     ) -> Step:
         """Withdraw an acceptance (§6.3); void if the vehicle was already released."""
         step = Step()
         h = self._local(handoff_id, Role.RECEIVING, (HState.ACCEPTED,))
-        self._send_refuse(step, h, reason, detail, pb.DISPOSITION_RETURN_TO_YARD, None, True, now)
+        self._send_refuse(step, h, reason, detail, m.DISPOSITION_RETURN_TO_YARD, None, True, now)
         self._set(step, h, HState.REVOKED, now)
         return step
 
@@ -910,31 +960,32 @@ class HandoffSession:
         self,
         handoff_id: str,
         now: float,
-        position: pb.Position,
+        position: m.Position,
         speed_mps: float = 0.0,
         step: Step | None = None,
     ) -> Step:
         """The released vehicle passed km 0 (or its load was set down): works while DOWN."""
         step = step or Step()
         h = self._local(handoff_id, Role.OFFERING, (HState.RELEASED,))
-        env = self._envelope(step, now, durable=True)
-        c = env.crossing
-        c.handoff_id = handoff_id
-        c.vehicle_id = h.vehicle_id
-        model = pb.HANDOFF_MODEL_CONTROL_AT_KM0
+        header = self._header(step, now, durable=True)
+        model = m.HANDOFF_MODEL_CONTROL_AT_KM0
         if h.kind == "offer":
-            model = pb.HandoffOffer.FromString(h.payload).model
-        c.kind = (
-            pb.CROSSING_KIND_LOAD_RELEASED_IN_TRANSFER_ZONE
-            if model == pb.HANDOFF_MODEL_TRANSFER_AT_LINE
-            else pb.CROSSING_KIND_VEHICLE_PASSED_ZERO_LINE
+            model = self.wire.decode_body(HandoffOffer, h.payload).model
+        body = m.CrossingReport(
+            handoff_id=handoff_id,
+            vehicle_id=h.vehicle_id,
+            kind=(
+                m.CROSSING_KIND_LOAD_RELEASED_IN_TRANSFER_ZONE
+                if model == m.HANDOFF_MODEL_TRANSFER_AT_LINE
+                else m.CROSSING_KIND_VEHICLE_PASSED_ZERO_LINE
+            ),
+            crossed_at=Timestamp.from_unix(now),
+            position=position,
+            speed_mps=speed_mps,
         )
-        c.crossed_at.FromDatetime(_dt(now))
-        c.position.CopyFrom(position)
-        c.speed_mps = speed_mps
-        h.crossing = c.SerializeToString(deterministic=True)
+        h.crossing = self.wire.encode_body(body)
         self._set(step, h, HState.CROSSED, now)
-        self._durable(step, env, "crossing", handoff_id, now)
+        self._durable(step, Envelope(header=header, body=body), "crossing", handoff_id, now)
         return step
 
     def cancel(self, handoff_id: str, now: float, detail: str, step: Step | None = None) -> Step:
@@ -954,37 +1005,37 @@ class HandoffSession:
         """Book custody in and issue the one receipt (same transaction: exactly once)."""
         step = step or Step()
         h = self._local(handoff_id, Role.RECEIVING, (HState.CROSSED,))
-        crossing = pb.CrossingReport.FromString(h.crossing)
-        env = self._envelope(step, now, durable=True)
-        receipt = f"{self.st.own_epoch}.r{env.header.sequence}"
-        c = env.custody
-        c.handoff_id = handoff_id
-        c.receipt_id = receipt
-        c.custody_at.FromDatetime(_dt(now))
-        body = self._payload(h)
-        if body.HasField("consignment"):
-            c.consignment_id = body.consignment.consignment_id
-            c.container_number = body.consignment.container_number
-        for number, intact in seal_checks:
-            c.seal_checks.add(seal_number=number, intact=intact)
-        c.vehicle_id = h.vehicle_id
-        c.position.CopyFrom(crossing.position)
-        c.vehicle_control_transferred = crossing.kind == pb.CROSSING_KIND_VEHICLE_PASSED_ZERO_LINE
+        crossing = self.wire.decode_body(m.CrossingReport, h.crossing)
+        header = self._header(step, now, durable=True)
+        receipt = f"{self.st.own_epoch}.r{header.sequence}"
+        load = self._payload(h).consignment
+        body = m.CustodyTransferred(
+            handoff_id=handoff_id,
+            receipt_id=receipt,
+            custody_at=Timestamp.from_unix(now),
+            consignment_id=load.consignment_id if load is not None else "",
+            container_number=load.container_number if load is not None else "",
+            seal_checks=tuple(
+                m.SealCheck(seal_number=number, intact=intact) for number, intact in seal_checks
+            ),
+            vehicle_id=h.vehicle_id,
+            position=crossing.position,
+            vehicle_control_transferred=crossing.kind == m.CROSSING_KIND_VEHICLE_PASSED_ZERO_LINE,
+        )
         self._book_custody(step, h, receipt, now)
         self._set(step, h, HState.TRANSFERRED, now)
-        self._durable(step, env, "custody", handoff_id, now)
+        self._durable(step, Envelope(header=header, body=body), "custody", handoff_id, now)
         step.events.append(Event(EventKind.CUSTODY_TRANSFERRED, handoff_id, receipt))
         return step
 
     # -------------------------------------------------------------- helpers
 
-    @staticmethod
-    def _payload(h: Handoff) -> pb.HandoffOffer | pb.ReturnRequest:
+    def _payload(self, h: Handoff) -> HandoffOffer | ReturnRequest:
         if h.kind == "offer":
-            return pb.HandoffOffer.FromString(h.payload)
-        return pb.ReturnRequest.FromString(h.payload)
+            return self.wire.decode_body(HandoffOffer, h.payload)
+        return self.wire.decode_body(ReturnRequest, h.payload)
 
-    def payload(self, handoff_id: str) -> pb.HandoffOffer | pb.ReturnRequest:
+    def payload(self, handoff_id: str) -> HandoffOffer | ReturnRequest:
         return self._payload(self.st.handoffs[handoff_id])
 
     def _local(self, hid: str, role: Role, states: tuple[HState, ...]) -> Handoff:
@@ -995,14 +1046,19 @@ class HandoffSession:
             raise SessionError(f"handoff {hid} is {h.state.value}")
         return h
 
-    def _check_body(self, kind: str, body: Message) -> None:
-        probe = pb.Envelope()
-        probe.header.CopyFrom(new_header(self.cfg.me.peer_id, 1, message_id="probe"))
-        getattr(probe, kind).CopyFrom(body)
+    def _check_body(self, body: HandoffOffer | ReturnRequest) -> None:
+        header = Header(
+            message_id="probe",
+            sequence=1,
+            sender=self.cfg.me.peer_id,
+            timestamp=_PROBE_TIME,
+            protocol_major=m.PROTOCOL_MAJOR,
+            protocol_minor=m.PROTOCOL_MINOR,
+        )
         try:
-            validate_envelope(probe)
+            self.wire.check(Envelope(header=header, body=body))
         except FrameError as err:
-            raise SessionError(f"invalid {kind}: {err}") from None
+            raise SessionError(f"invalid {body.KIND}: {err}") from None
 
     def _consignment_busy(self, consignment_id: str, from_side: int, hid: str) -> bool:
         for rec in self.st.custody.values():
@@ -1030,8 +1086,9 @@ class HandoffSession:
         hid: str,
         role: Role,
         kind: str,
-        body: pb.HandoffOffer | pb.ReturnRequest,
-        env: pb.Envelope,
+        body: HandoffOffer | ReturnRequest,
+        header: Header,
+        payload: bytes,
         *,
         from_side: int,
         consignment: str,
@@ -1048,11 +1105,11 @@ class HandoffSession:
             from_side=from_side,
             vehicle_id=body.vehicle.vehicle_id,
             consignment_id=consignment,
-            offer_message_id=env.header.message_id,
+            offer_message_id=header.message_id,
             offer_digest=digest,
-            payload=body.SerializeToString(deterministic=True),
+            payload=payload,
             state=state,
-            expires_at=body.offer_expires_at.ToDatetime(UTC).timestamp(),
+            expires_at=body.offer_expires_at.to_unix(),
             original_handoff_id=original,
         )
         self.st.handoffs[hid] = h
@@ -1067,7 +1124,7 @@ class HandoffSession:
             self._open.discard(h.handoff_id)
         step.delta.handoffs[h.handoff_id] = h
 
-    def _seen(self, step: Step, header: pb.Header, now: float, *, advance: bool) -> None:
+    def _seen(self, step: Step, header: Header, now: float, *, advance: bool) -> None:
         self.st.seen.add(header.message_id)
         step.delta.seen_add.append((header.message_id, header.sequence, now))
         if advance:
@@ -1083,10 +1140,10 @@ class HandoffSession:
             self._send_ack(step, now)
 
     def _send_ack(self, step: Step, now: float) -> None:
-        env = self._envelope(step, now, durable=False)
-        env.ack.ack_sequence = self.st.peer_highest
+        header = self._header(step, now, durable=False)
+        ack = m.Ack(ack_sequence=self.st.peer_highest)
         self._pending_ack = 0
-        self._emit(step, env, now)
+        self._emit(step, Envelope(header=header, body=ack), now)
 
     def _allocate(self, step: Step) -> int:
         seq = self._next
@@ -1096,28 +1153,33 @@ class HandoffSession:
             step.delta.meta["seq_lease"] = self.st.seq_lease
         return seq
 
-    def _envelope(self, step: Step, now: float, *, durable: bool) -> pb.Envelope:
+    def _header(self, step: Step, now: float, *, durable: bool) -> Header:
+        """The next frame's header. Its message id is ours to choose and derived, not drawn:
+        `<own_epoch>.<sequence>` is unique because the pair is, and `now` is its timestamp."""
         seq = self._allocate(step)
-        env = pb.Envelope()
-        env.header.CopyFrom(
-            new_header(
-                self.cfg.me.peer_id, seq, message_id=f"{self.st.own_epoch}.{seq}", now=_dt(now)
-            )
-        )
+        previous = None
         if durable:
-            env.header.previous_sequence = self.st.last_durable
+            previous = self.st.last_durable
             self.st.last_durable = seq
             step.delta.meta["last_durable"] = seq
-        return env
+        return Header(
+            message_id=f"{self.st.own_epoch}.{seq}",
+            sequence=seq,
+            sender=self.cfg.me.peer_id,
+            timestamp=Timestamp.from_unix(now),
+            protocol_major=m.PROTOCOL_MAJOR,
+            protocol_minor=m.PROTOCOL_MINOR,
+            previous_sequence=previous,
+        )
 
-    def _emit(self, step: Step, env: pb.Envelope, now: float) -> None:
+    def _emit(self, step: Step, env: Envelope, now: float) -> None:
         """A non-durable frame: sent now if the transport is open, else gone."""
         if self._transport:
-            step.send.append(encode_frame(env))
+            step.send.append(self.wire.encode(env))
             self._last_tx = now
 
-    def _durable(self, step: Step, env: pb.Envelope, kind: str, hid: str, now: float) -> None:
-        frame = encode_frame(env)
+    def _durable(self, step: Step, env: Envelope, kind: str, hid: str, now: float) -> None:
+        frame = self.wire.encode(env)
         seq = env.header.sequence
         entry = OutboxEntry(seq, env.header.message_id, kind, hid, frame, now)
         self.st.outbox[seq] = entry
@@ -1128,85 +1190,73 @@ class HandoffSession:
             self._last_tx = now
 
     def _send_cancel(self, step: Step, h: Handoff, detail: str, now: float) -> None:
-        env = self._envelope(step, now, durable=True)
-        env.cancel.handoff_id = h.handoff_id
-        env.cancel.detail = detail
-        self._durable(step, env, "cancel", h.handoff_id, now)
+        header = self._header(step, now, durable=True)
+        body = m.HandoffCancel(handoff_id=h.handoff_id, detail=detail)
+        self._durable(step, Envelope(header=header, body=body), "cancel", h.handoff_id, now)
 
     def _send_refuse(
         self,
         step: Step,
         h: Handoff,
-        reason: pb.RefusalReason,
+        reason: m.RefusalReason,
         detail: str,
-        disposition: pb.Disposition,
+        disposition: m.Disposition,
         retry_after: float | None,
         revocation: bool,
         now: float,
     ) -> None:
-        env = self._envelope(step, now, durable=True)
-        r = env.refuse
-        r.handoff_id = h.handoff_id
-        r.offer_message_id = h.offer_message_id
-        r.reason = reason
-        r.detail = detail or pb.RefusalReason.Name(reason)
-        r.suggested_disposition = disposition
-        if retry_after is not None:
-            r.retry_after.FromDatetime(_dt(retry_after))
-        r.revocation = revocation
-        self._durable(step, env, "refuse", h.handoff_id, now)
+        header = self._header(step, now, durable=True)
+        body = m.HandoffRefuse(
+            handoff_id=h.handoff_id,
+            offer_message_id=h.offer_message_id,
+            reason=reason,
+            detail=detail or m.RefusalReason(reason).name,
+            suggested_disposition=disposition,
+            retry_after=Timestamp.from_unix(retry_after) if retry_after is not None else None,
+            revocation=revocation,
+        )
+        self._durable(step, Envelope(header=header, body=body), "refuse", h.handoff_id, now)
 
     def _error(
         self,
         step: Step,
-        code: pb.ErrorCode,
+        code: m.ErrorCode,
         message: str,
-        ref: pb.Envelope,
+        ref: Header,
         now: float,
         handoff_id: str = "",
     ) -> None:
         """A non-fatal Error referencing a processed frame: durable like any answer."""
-        seq = self._allocate(step)
-        env = error_envelope(
+        header = self._header(step, now, durable=True)
+        body = m.error_reply(
             code,
             message,
-            sender=self.cfg.me.peer_id,
-            sequence=seq,
-            ref_message_id=ref.header.message_id,
-            ref_sequence=ref.header.sequence,
+            ref_message_id=ref.message_id,
+            ref_sequence=ref.sequence,
             handoff_id=handoff_id,
-            message_id=f"{self.st.own_epoch}.{seq}",
-            now=_dt(now),
         )
-        env.header.previous_sequence = self.st.last_durable
-        self.st.last_durable = seq
-        step.delta.meta["last_durable"] = seq
-        self._durable(step, env, "error", handoff_id, now)
+        self._durable(step, Envelope(header=header, body=body), "error", handoff_id, now)
         step.events.append(Event(EventKind.REJECTED, handoff_id, message, code))
 
     def _fatal(
         self,
         step: Step,
-        code: pb.ErrorCode,
+        code: m.ErrorCode,
         message: str,
-        ref: pb.Envelope | None,
+        ref: Header | None,
         now: float,
         close: int = CLOSE_PROTOCOL,
     ) -> Step:
         """Error(fatal) then close: not stored, never acknowledged, nothing applied."""
-        seq = self._allocate(step)
-        env = error_envelope(
+        header = self._header(step, now, durable=False)
+        body = m.error_reply(
             code,
             message,
-            sender=self.cfg.me.peer_id,
-            sequence=seq,
-            ref_message_id=ref.header.message_id if ref is not None else "",
-            ref_sequence=ref.header.sequence if ref is not None else 0,
+            ref_message_id=ref.message_id if ref is not None else "",
+            ref_sequence=ref.sequence if ref is not None else 0,
             fatal=True,
-            message_id=f"{self.st.own_epoch}.{seq}",
-            now=_dt(now),
         )
-        self._emit(step, env, now)
+        self._emit(step, Envelope(header=header, body=body), now)
         step.events.append(Event(EventKind.REJECTED, "", message, code))
-        step.close = (close, pb.ErrorCode.Name(code))
+        step.close = (close, m.ErrorCode(code).name)
         return step

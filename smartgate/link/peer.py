@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from fleet.handoff.proto import handoff_pb2 as pb
+from fleet.handoff import messages as m
 from fleet.handoff.session import (
     Event,
     EventKind,
@@ -46,10 +46,10 @@ from smartgate.link.transport import (
 from smartgate.storage.handoff_store import HandoffStore
 
 ZERO_LINE = {
-    "huu-nghi": pb.Position(longitude=106.7112, latitude=21.9747),
-    "tan-thanh": pb.Position(longitude=106.6839, latitude=22.0031),
+    "huu-nghi": m.Position(longitude=106.7112, latitude=21.9747),
+    "tan-thanh": m.Position(longitude=106.6839, latitude=22.0031),
 }
-DECLARATIONS = (pb.DOCUMENT_TYPE_CUSTOMS_DECLARATION, pb.DOCUMENT_TYPE_TRANSIT_DECLARATION)
+DECLARATIONS = (m.DOCUMENT_TYPE_CUSTOMS_DECLARATION, m.DOCUMENT_TYPE_TRANSIT_DECLARATION)
 
 
 @dataclass(frozen=True)
@@ -63,24 +63,24 @@ class PeerRules:
 
 
 def decide(
-    rules: PeerRules, body: pb.HandoffOffer | pb.ReturnRequest, open_accepted: int
-) -> tuple[pb.RefusalReason, str] | None:
+    rules: PeerRules, body: m.HandoffOffer | m.ReturnRequest, open_accepted: int
+) -> tuple[m.RefusalReason, str] | None:
     """None = accept; else (reason, detail)."""
     if body.corridor_id in rules.closed_corridors:
-        return pb.REFUSAL_REASON_CORRIDOR_CLOSED, f"{body.corridor_id} closed"
+        return m.REFUSAL_REASON_CORRIDOR_CLOSED, f"{body.corridor_id} closed"
     if open_accepted >= rules.capacity_per_corridor:
-        return pb.REFUSAL_REASON_CAPACITY, f"{open_accepted} vehicles already accepted"
-    if body.HasField("consignment"):
+        return m.REFUSAL_REASON_CAPACITY, f"{open_accepted} vehicles already accepted"
+    if body.consignment is not None:
         c = body.consignment
         declarations = [d for d in c.documents if d.document_type in DECLARATIONS]
         if not declarations or any(
             d.document_id.startswith(rules.uncleared_prefixes) for d in declarations
         ):
-            return pb.REFUSAL_REASON_CUSTOMS_NOT_CLEARED, "declaration not released"
+            return m.REFUSAL_REASON_CUSTOMS_NOT_CLEARED, "declaration not released"
         if any(g.hs_code.startswith(rules.lab_certificate_hs) for g in c.goods) and not any(
-            d.document_type == pb.DOCUMENT_TYPE_LAB_CERTIFICATE for d in c.documents
+            d.document_type == m.DOCUMENT_TYPE_LAB_CERTIFICATE for d in c.documents
         ):
-            return pb.REFUSAL_REASON_QUARANTINE_NOT_CLEARED, "lab certificate missing"
+            return m.REFUSAL_REASON_QUARANTINE_NOT_CLEARED, "lab certificate missing"
     return None
 
 
@@ -119,16 +119,17 @@ class SimulatedSide:
             return s.accept(hid, now, destination_id=f"yard-{body.corridor_id}")
         reason, detail = verdict
         disposition = (
-            pb.DISPOSITION_INSPECTION_ZONE
-            if reason == pb.REFUSAL_REASON_QUARANTINE_NOT_CLEARED
-            else pb.DISPOSITION_RETURN_TO_YARD
+            m.DISPOSITION_INSPECTION_ZONE
+            if reason == m.REFUSAL_REASON_QUARANTINE_NOT_CLEARED
+            else m.DISPOSITION_RETURN_TO_YARD
         )
         return s.refuse(hid, reason, now, detail, disposition=disposition)
 
     @staticmethod
     def _seals(s: HandoffSession, hid: str) -> list[tuple[str, bool]]:
         body = s.payload(hid)
-        return [(seal.seal_number, True) for seal in body.consignment.seals]
+        load = body.consignment
+        return [(seal.seal_number, True) for seal in load.seals] if load is not None else []
 
     def _drive(self, s: HandoffSession, hid: str, now: float) -> Step | None:
         """Release the vehicle and, being simulated, report it across km 0 at once."""
@@ -159,22 +160,29 @@ class SimulatedSide:
         return step
 
 
-def import_consignment(n: int, corridor: str = "huu-nghi") -> pb.Consignment:
+def import_consignment(n: int, corridor: str = "huu-nghi") -> m.Consignment:
     """A plausible import load (electronic components from China) for a ReturnRequest."""
-    c = pb.Consignment(
-        consignment_id=f"CN-UCR-{n:08d}", container_number=_container(n), gross_weight_kg=9_800.0
+    return m.Consignment(
+        consignment_id=f"CN-UCR-{n:08d}",
+        container_number=_container(n),
+        gross_weight_kg=9_800.0,
+        documents=(
+            m.DocumentReference(
+                document_type=m.DOCUMENT_TYPE_CUSTOMS_DECLARATION,
+                document_id=f"5301{n:010d}",
+                issuing_side=m.SIDE_CN,
+            ),
+        ),
+        goods=(
+            m.GoodsItem(
+                hs_code="854231", description="Processors", package_count=240, package_type="CT"
+            ),
+        ),
     )
-    c.documents.add(
-        document_type=pb.DOCUMENT_TYPE_CUSTOMS_DECLARATION,
-        document_id=f"5301{n:010d}",
-        issuing_side=pb.SIDE_CN,
-    )
-    c.goods.add(hs_code="854231", description="Processors", package_count=240, package_type="CT")
-    return c
 
 
 def _container(n: int) -> str:
-    from fleet.handoff.codec import is_valid_container_number
+    from smartgate.link.codec import is_valid_container_number
 
     base = f"MSCU{n % 1_000_000:06d}"
     return next(base + str(d) for d in range(10) if is_valid_container_number(base + str(d)))
@@ -182,29 +190,27 @@ def _container(n: int) -> str:
 
 def return_request(
     s: HandoffSession, original_handoff_id: str, handoff_id: str, now: float, load: int | None
-) -> pb.ReturnRequest:
+) -> m.ReturnRequest:
     """Build the ReturnRequest sending the vehicle of `original_handoff_id` home."""
     orig = s.payload(original_handoff_id)
-    r = pb.ReturnRequest(
+    t = datetime.fromtimestamp(now, UTC)
+    return m.ReturnRequest(
         handoff_id=handoff_id,
         original_handoff_id=original_handoff_id,
         corridor_id=orig.corridor_id,
+        vehicle=orig.vehicle,
+        consignment=import_consignment(load, orig.corridor_id) if load is not None else None,
+        planned_arrival=m.Timestamp.from_datetime(t + timedelta(minutes=5)),
+        offer_expires_at=m.Timestamp.from_datetime(t + timedelta(minutes=15)),
     )
-    r.vehicle.CopyFrom(orig.vehicle)
-    if load is not None:
-        r.consignment.CopyFrom(import_consignment(load, orig.corridor_id))
-    t = datetime.fromtimestamp(now, UTC)
-    r.planned_arrival.FromDatetime(t + timedelta(minutes=5))
-    r.offer_expires_at.FromDatetime(t + timedelta(minutes=15))
-    return r
 
 
 @dataclass
 class PeerOptions:
-    side: int = pb.SIDE_CN
+    side: int = m.SIDE_CN
     system_id: str = "cn-youyiguan-dispatch"
     corridors: frozenset[str] = frozenset({"huu-nghi", "tan-thanh"})
-    peer_side: int = pb.SIDE_VN
+    peer_side: int = m.SIDE_VN
     peer_system_id: str = "vn-smartgate-lang-son"
     peer_corridors: frozenset[str] = frozenset({"huu-nghi", "tan-thanh"})
     certs: Path = Path("var/certs")
@@ -242,7 +248,7 @@ class ReferencePeer:
         self._returned: set[str] = set()
 
     def _tls(self, server: bool) -> tuple[Path, Path, Path]:
-        mine = "cn" if self.opts.side == pb.SIDE_CN else "vn"
+        mine = "cn" if self.opts.side == m.SIDE_CN else "vn"
         other = "vn" if mine == "cn" else "cn"
         d = self.opts.certs
         del server

@@ -33,8 +33,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
-from fleet.handoff.codec import KNOWN_CORRIDORS, MAX_FRAME_SIZE, FrameError, decode_frame
-from fleet.handoff.proto import handoff_pb2 as pb
+from fleet.handoff import messages as m
 from fleet.handoff.session import (
     CLOSE_SUPERSEDED,
     CLOSE_TEXT,
@@ -47,6 +46,13 @@ from fleet.handoff.session import (
     Step,
     parse_peer_uri,
     peer_uri,
+)
+from smartgate.link.codec import (
+    KNOWN_CORRIDORS,
+    MAX_FRAME_SIZE,
+    PROTOBUF_WIRE,
+    FrameError,
+    decode_message,
 )
 from smartgate.storage.handoff_store import HandoffStore
 
@@ -184,7 +190,7 @@ class HandoffEndpoint:
             state = self.store.load(self.peer_key, prefix)
         else:
             state = SessionState(own_epoch=f"{prefix}-mem-{random.getrandbits(48):012x}")
-        return HandoffSession(self.config, state)
+        return HandoffSession(self.config, state, PROTOBUF_WIRE)
 
     # ---------------------------------------------------------------- control
 
@@ -275,12 +281,12 @@ class HandoffEndpoint:
         now = self.clock()
         self.frames_in += 1
         if isinstance(message, str):
-            err = FrameError(pb.ERROR_CODE_MALFORMED, "text frame: only binary frames are allowed")
+            err = FrameError(m.ERROR_CODE_MALFORMED, "text frame: only binary frames are allowed")
             step = self.session.on_bad_frame(b"", err, now)
             step.close = (CLOSE_TEXT, "text frame")
         else:
             try:
-                env = decode_frame(message, corridors=self.corridors)
+                env = decode_message(message, corridors=self.corridors)
             except FrameError as err:
                 step = self.session.on_bad_frame(message, err, now)
             else:

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from fleet.cargo.consignments import ConsignmentState, Direction
 from fleet.cargo.dispatch import STOP_LINE_FOR
 from fleet.core import FleetError
-from fleet.handoff.codec import KNOWN_CORRIDORS
+from fleet.handoff import messages as m
 from fleet.handoff.export import (
     ExportAction,
     export_offer,
@@ -49,7 +49,6 @@ from fleet.handoff.export import (
     wire_id,
     yard_goal,
 )
-from fleet.handoff.proto import handoff_pb2 as pb
 from fleet.handoff.session import (
     Event,
     EventKind,
@@ -66,6 +65,7 @@ from fleet.handoff.session import (
 )
 from fleet.vehicles import MissionStatus
 from maps.queries import way_back
+from smartgate.link.codec import KNOWN_CORRIDORS
 from smartgate.link.transport import PATH, HandoffClient, HandoffEndpoint, client_ssl_context
 from smartgate.storage.handoff_store import HandoffStore
 from smartgate.storage.store import StoreConflict
@@ -188,8 +188,8 @@ class HandoffAgent:
         self.desk = desk
         self.opts = opts
         self.clock = clock
-        me = PeerGrant(pb.SIDE_VN, opts.system_id, opts.corridors)
-        peer = PeerGrant(pb.SIDE_CN, opts.peer_system_id, opts.peer_corridors)
+        me = PeerGrant(m.SIDE_VN, opts.system_id, opts.corridors)
+        peer = PeerGrant(m.SIDE_CN, opts.peer_system_id, opts.peer_corridors)
         self.config = SessionConfig(me, peer, opts.timing, "smartgate orchestrator")
         self.store = store or HandoffStore(opts.db, synchronous=opts.db_synchronous)
         self.ssl = ssl_context or client_ssl_context(
@@ -463,14 +463,14 @@ class HandoffAgent:
             if h.kind != "return_request":
                 return s.refuse(
                     hid,
-                    pb.REFUSAL_REASON_VEHICLE_NOT_AUTHORISED,
+                    m.REFUSAL_REASON_VEHICLE_NOT_AUTHORISED,
                     now,
                     "only our own vehicles come back: foreign vehicles do not drive VN lanes",
                 )
             vid = self._orch_vehicle(h.vehicle_id)
             if vid is None:
                 return s.refuse(
-                    hid, pb.REFUSAL_REASON_VEHICLE_NOT_AUTHORISED, now, "vehicle unknown here"
+                    hid, m.REFUSAL_REASON_VEHICLE_NOT_AUTHORISED, now, "vehicle unknown here"
                 )
             return s.accept(hid, now, destination_id=self._home_of(vid) or "")
         if event.kind == EventKind.CROSSING_RECEIVED:
@@ -498,8 +498,8 @@ class HandoffAgent:
                 self._allowed.add(h.handoff_id)
                 continue
             with self.orch.lock:
-                m = self.orch.core.vehicle(vid).mission
-                driving = m is not None and m.status is MissionStatus.ACTIVE
+                mission = self.orch.core.vehicle(vid).mission
+                driving = mission is not None and mission.status is MissionStatus.ACTIVE
             if driving:
                 continue  # still on its way to the CN yard: home once it stands
             info = {
@@ -529,7 +529,7 @@ class HandoffAgent:
             if old == h.state:
                 continue
             self._seen[h.handoff_id] = h.state
-            direction = "import" if h.from_side == pb.SIDE_CN else "export"
+            direction = "import" if h.from_side == m.SIDE_CN else "export"
             vid = self._orch_vehicle(h.vehicle_id) or h.vehicle_id
             cid = h.consignment_id or None
             if h.state in (HState.EXPIRED, HState.CANCELLED):
@@ -575,13 +575,13 @@ class HandoffAgent:
             x, y, corridor = v.x, v.y, v.corridor
         return self.orch.maps[corridor].side_of(x, y)
 
-    def _position(self, vid: str) -> tuple[pb.Position, float]:
+    def _position(self, vid: str) -> tuple[m.Position, float]:
         with self.orch.lock:
             v = self.orch.core.vehicle(vid)
             x, y, heading, speed, corridor = v.x, v.y, v.heading_rad, v.speed_mps, v.corridor
             moving = v.mission is not None and v.mission.status is MissionStatus.ACTIVE
         lon, lat = self.orch.maps[corridor].frame.to_lonlat(x, y)
-        pos = pb.Position(longitude=lon, latitude=lat, map_x_m=x, map_y_m=y, heading_rad=heading)
+        pos = m.Position(longitude=lon, latitude=lat, map_x_m=x, map_y_m=y, heading_rad=heading)
         return pos, (speed if moving else 0.0)
 
     def _record(

@@ -14,7 +14,7 @@ from fleet.cargo.consignments import (
     GoodsCategory,
     LabTest,
 )
-from fleet.handoff.codec import new_header, validate_envelope
+from fleet.handoff import messages as m
 from fleet.handoff.export import (
     ExportAction,
     export_offer,
@@ -24,9 +24,9 @@ from fleet.handoff.export import (
     wire_id,
     yard_goal,
 )
-from fleet.handoff.proto import handoff_pb2 as pb
 from fleet.handoff.session import Handoff, HState, LinkState, Role
 from maps.queries import way_back
+from smartgate.link.codec import PROTOBUF_WIRE
 from smartgate.link.peer import PeerRules, decide
 
 S = ConsignmentState
@@ -57,7 +57,7 @@ def handoff(state: HState, hid: str = "VN-2026-000001.h1", valid_until: float = 
         role=Role.OFFERING,
         kind="offer",
         corridor_id="huu-nghi",
-        from_side=pb.SIDE_VN,
+        from_side=m.SIDE_VN,
         vehicle_id="hn-01",
         consignment_id="VN-2026-000001",
         offer_message_id="m",
@@ -142,29 +142,35 @@ def test_offer_is_a_valid_frame_the_reference_peer_accepts() -> None:
     body = export_offer(
         c, handoff_id="VN-2026-000001.h1", vehicle_id="hn_01", now=1.8e9, expires_in_s=600
     )
-    env = pb.Envelope()
-    vn = pb.PeerId(side=pb.SIDE_VN, system_id="vn-smartgate-lang-son")
-    env.header.CopyFrom(new_header(vn, 1, message_id="vn.1"))
-    env.offer.CopyFrom(body)
-    validate_envelope(env)
-    m = body.consignment
-    assert body.vehicle.vehicle_id == "hn_01" and m.seals[0].seal_number == "ML-0000001"
-    assert [g.hs_code for g in m.goods] == ["081060"]
-    assert m.temperature.set_point_celsius == 8.0 and m.temperature.tolerance_celsius == 2.0
-    kinds = sorted(d.document_type for d in m.documents)
+    vn = m.PeerId(side=m.SIDE_VN, system_id="vn-smartgate-lang-son")
+    header = m.Header(
+        message_id="vn.1",
+        sequence=1,
+        sender=vn,
+        timestamp=m.Timestamp.from_unix(1.8e9),
+        protocol_major=m.PROTOCOL_MAJOR,
+        protocol_minor=m.PROTOCOL_MINOR,
+    )
+    PROTOBUF_WIRE.check(m.Envelope(header=header, body=body))
+    load = body.consignment
+    assert load is not None and load.temperature is not None
+    assert body.vehicle.vehicle_id == "hn_01" and load.seals[0].seal_number == "ML-0000001"
+    assert [g.hs_code for g in load.goods] == ["081060"]
+    assert load.temperature.set_point_celsius == 8.0 and load.temperature.tolerance_celsius == 2.0
+    kinds = sorted(d.document_type for d in load.documents)
     assert kinds == sorted(
         [
-            pb.DOCUMENT_TYPE_CUSTOMS_DECLARATION,
-            pb.DOCUMENT_TYPE_PHYTOSANITARY_CERTIFICATE,
-            pb.DOCUMENT_TYPE_LAB_CERTIFICATE,
-            pb.DOCUMENT_TYPE_LAB_CERTIFICATE,
+            m.DOCUMENT_TYPE_CUSTOMS_DECLARATION,
+            m.DOCUMENT_TYPE_PHYTOSANITARY_CERTIFICATE,
+            m.DOCUMENT_TYPE_LAB_CERTIFICATE,
+            m.DOCUMENT_TYPE_LAB_CERTIFICATE,
         ]
     )
     assert decide(PeerRules(), body, 0) is None
     c.lab_certificates.clear()  # durian without its lab results: the CN rules refuse it
     bare = export_offer(c, handoff_id="x.h1", vehicle_id="hn_01", now=1.8e9, expires_in_s=600)
     verdict = decide(PeerRules(), bare, 0)
-    assert verdict is not None and verdict[0] == pb.REFUSAL_REASON_QUARANTINE_NOT_CLEARED
+    assert verdict is not None and verdict[0] == m.REFUSAL_REASON_QUARANTINE_NOT_CLEARED
 
 
 @pytest.mark.parametrize("corridor", ["huu-nghi", "tan-thanh"])

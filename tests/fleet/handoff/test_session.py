@@ -1,17 +1,18 @@
 """The pure session logic: two sessions wired back to back, time injected, no sockets.
 
 The wire in between decodes every frame with the real codec, so what one side emits is what
-the other would get over the link; tests drop, repeat and reorder frames on it.
+the other would get over the link; tests drop, repeat and reorder frames on it. Frames the
+tests forge are the core's message values (fleet.handoff.messages).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from fleet.handoff.codec import decode_frame, encode_frame
-from fleet.handoff.proto import handoff_pb2 as pb
+from fleet.handoff import messages as m
 from fleet.handoff.session import (
     CLOSE_POLICY,
     Event,
@@ -27,6 +28,7 @@ from fleet.handoff.session import (
     parse_peer_uri,
     peer_uri,
 )
+from smartgate.link.codec import PROTOBUF_WIRE, decode_message, encode_message
 from smartgate.link.peer import ZERO_LINE, return_request
 from smartgate.storage.handoff_store import HandoffStore
 from tests.smartgate.link.linkkit import CN, FAST, VN, make_offer
@@ -45,8 +47,10 @@ class Side:
 
     def _load(self) -> HandoffSession:
         if self.store is None:
-            return HandoffSession(self.cfg, SessionState(own_epoch=f"{self.cfg.me.system_id}-e1"))
-        return HandoffSession(self.cfg, self.store.load(self.cfg.peer.uri))
+            return HandoffSession(
+                self.cfg, SessionState(own_epoch=f"{self.cfg.me.system_id}-e1"), PROTOBUF_WIRE
+            )
+        return HandoffSession(self.cfg, self.store.load(self.cfg.peer.uri), PROTOBUF_WIRE)
 
     def crash(self) -> None:
         """Lose memory; keep only what was committed."""
@@ -98,9 +102,9 @@ class Wire:
 
     def deliver_one(self, to: Side) -> None:
         data = self.flight[id(to)].pop(0)
-        env = decode_frame(data)
-        if env.WhichOneof("body") == "error":
-            to.errors.append(env.error.code)
+        env = decode_message(data)
+        if isinstance(env.body, m.Error):
+            to.errors.append(env.body.code)
         self.commit(to, to.s.on_frame(env, self.now))
 
     def run(self, max_frames: int = 1000) -> None:
@@ -122,6 +126,12 @@ class Wire:
 
     def do(self, side: Side, step: Step) -> Step:
         return self.commit(side, step)
+
+
+def _error_code(frame: bytes) -> m.ErrorCode:
+    body = decode_message(frame).body
+    assert isinstance(body, m.Error)
+    return body.code
 
 
 def _export(w: Wire, n: int = 1) -> str:
@@ -147,7 +157,7 @@ def test_export_and_import_cycle_and_ledgers() -> None:
     assert w.vn.s.link_state(w.now) == LinkState.CONNECTED
     hid = _export(w)
     vn_rec, cn_rec = w.vn.s.st.custody[hid], w.cn.s.st.custody[hid]
-    assert vn_rec.receipt_id == cn_rec.receipt_id and vn_rec.from_side == pb.SIDE_VN
+    assert vn_rec.receipt_id == cn_rec.receipt_id and vn_rec.from_side == m.SIDE_VN
     assert w.vn.s.handoffs[hid].state == w.cn.s.handoffs[hid].state == HState.TRANSFERRED
     # import: CN sends the vehicle home loaded
     body = return_request(w.cn.s, hid, "ret-1", w.now, load=3)
@@ -162,7 +172,7 @@ def test_export_and_import_cycle_and_ledgers() -> None:
     w.do(w.vn, w.vn.s.transfer_custody("ret-1", w.now))
     w.run()
     assert w.cn.s.st.custody["ret-1"].receipt_id == w.vn.s.st.custody["ret-1"].receipt_id
-    assert w.vn.s.st.custody["ret-1"].from_side == pb.SIDE_CN
+    assert w.vn.s.st.custody["ret-1"].from_side == m.SIDE_CN
     assert not w.vn.s.st.outbox and not w.cn.s.st.outbox  # everything acknowledged
     assert w.vn.errors == w.cn.errors == []
 
@@ -223,7 +233,7 @@ def test_lost_or_reordered_durable_frame_is_detected_and_recovered() -> None:
     w.flight[id(w.cn)][:] = [second, first]  # reordered in transit
     w.deliver_one(w.cn)
     assert w.cn.closed is not None and w.flight[id(w.vn)]  # fatal SEQUENCE_GAP, then close
-    assert decode_frame(w.flight[id(w.vn)][-1]).error.code == pb.ERROR_CODE_SEQUENCE_GAP
+    assert _error_code(w.flight[id(w.vn)][-1]) == m.ERROR_CODE_SEQUENCE_GAP
     assert "hn-000002" not in w.cn.s.handoffs  # nothing applied past the gap
     w.disconnect()
     w.connect()
@@ -255,29 +265,26 @@ def test_new_message_id_with_old_sequence_is_a_regression() -> None:
     w.do(w.vn, w.vn.s.offer(make_offer(1, w.now), w.now))
     w.run()
     assert not w.vn.s.st.outbox  # acknowledged: sequence 1.. are behind CN's resume point
-    forged = pb.Envelope()
-    forged.header.CopyFrom(decode_frame(encode_frame(_offer_env(w, 2))).header)
-    forged.header.sequence = 1
-    forged.header.message_id = "forged-1"
-    forged.header.ClearField("previous_sequence")
-    forged.offer.CopyFrom(make_offer(2, w.now))
+    header = decode_message(encode_message(_offer_env(w, 2))).header
+    header = replace(header, sequence=1, message_id="forged-1", previous_sequence=None)
+    forged = m.Envelope(header=header, body=make_offer(2, w.now))
     w.commit(w.cn, w.cn.s.on_frame(forged, w.now))
     w.run()
-    assert pb.ERROR_CODE_SEQUENCE_REGRESSION in w.vn.errors
+    assert m.ERROR_CODE_SEQUENCE_REGRESSION in w.vn.errors
     assert "hn-000002" not in w.cn.s.handoffs
 
 
-def _offer_env(w: Wire, n: int) -> pb.Envelope:
+def _offer_env(w: Wire, n: int) -> m.Envelope:
     """An offer frame forged outside VN's session, numbered in VN's stream."""
-    env = pb.Envelope()
     seq = w.vn.s._allocate(Step())
-    env.header.message_id = f"forged-{seq}"
-    env.header.sequence = seq
-    env.header.sender.CopyFrom(VN.peer_id)
-    env.header.timestamp.FromSeconds(int(w.now))
-    env.header.protocol_major = 1
-    env.offer.CopyFrom(make_offer(n, w.now))
-    return env
+    header = m.Header(
+        message_id=f"forged-{seq}",
+        sequence=seq,
+        sender=VN.peer_id,
+        timestamp=m.Timestamp(seconds=int(w.now)),
+        protocol_major=1,
+    )
+    return m.Envelope(header=header, body=make_offer(n, w.now))
 
 
 def test_sender_must_be_the_certificate_identity() -> None:
@@ -285,17 +292,20 @@ def test_sender_must_be_the_certificate_identity() -> None:
     w.connect()
     w.run()
     env = _offer_env(w, 1)
-    env.header.sender.system_id = "cn-somebody-else"
+    sender = replace(env.header.sender, system_id="cn-somebody-else")
+    env = replace(env, header=replace(env.header, sender=sender))
     step = w.cn.s.on_frame(env, w.now)
     assert step.close is not None and step.close[0] == CLOSE_POLICY
-    assert decode_frame(step.send[-1]).error.code == pb.ERROR_CODE_UNAUTHORISED
+    assert _error_code(step.send[-1]) == m.ERROR_CODE_UNAUTHORISED
     assert "hn-000001" not in w.cn.s.handoffs
 
 
 def test_hello_with_unauthorised_corridor_is_fatal() -> None:
     w = Wire()
     narrow = PeerGrant(VN.side, VN.system_id, frozenset({"tan-thanh"}))
-    w.cn.s = HandoffSession(SessionConfig(CN, narrow, FAST), SessionState(own_epoch="cn-e"))
+    w.cn.s = HandoffSession(
+        SessionConfig(CN, narrow, FAST), SessionState(own_epoch="cn-e"), PROTOBUF_WIRE
+    )
     w.connect()
     w.deliver_one(w.cn)  # VN's Hello announces huu-nghi too
     assert w.cn.closed is not None and w.cn.closed[0] == CLOSE_POLICY
@@ -307,20 +317,22 @@ def test_body_before_hello_and_wrong_direction_are_rejected() -> None:
     w.commit(w.cn, w.cn.s.on_connect(w.now))
     step = w.cn.s.on_frame(_offer_env(w, 1), w.now)
     assert step.close is not None
-    assert decode_frame(step.send[-1]).error.code == pb.ERROR_CODE_LINK_NOT_READY
+    assert _error_code(step.send[-1]) == m.ERROR_CODE_LINK_NOT_READY
     w = Wire()
     w.connect()
     w.run()
     w.do(w.vn, w.vn.s.offer(make_offer(1, w.now), w.now))
     w.run()
     # VN (the offering side) tries to accept its own offer: only the receiver may.
-    env = _offer_env(w, 1)
-    env.accept.handoff_id = "hn-000001"
-    env.accept.offer_message_id = w.vn.s.handoffs["hn-000001"].offer_message_id
-    env.accept.valid_until.FromSeconds(int(w.now) + 600)
-    w.commit(w.cn, w.cn.s.on_frame(decode_frame(encode_frame(env)), w.now))
+    accept = m.HandoffAccept(
+        handoff_id="hn-000001",
+        offer_message_id=w.vn.s.handoffs["hn-000001"].offer_message_id,
+        valid_until=m.Timestamp(seconds=int(w.now) + 600),
+    )
+    env = replace(_offer_env(w, 1), body=accept)
+    w.commit(w.cn, w.cn.s.on_frame(decode_message(encode_message(env)), w.now))
     w.run()
-    assert pb.ERROR_CODE_UNAUTHORISED in w.vn.errors
+    assert m.ERROR_CODE_UNAUTHORISED in w.vn.errors
     assert w.cn.s.handoffs["hn-000001"].state == HState.RECEIVED
 
 
@@ -344,9 +356,9 @@ def test_link_states_and_holding_at_the_stop_line() -> None:
     w.run()
     w.do(w.vn, w.vn.s.release("hn-000001", w.now))  # back to CONNECTED
     # a revocation after the release is void: the handoff continues
-    w.do(w.cn, w.cn.s.revoke("hn-000001", pb.REFUSAL_REASON_CAPACITY, w.now))
+    w.do(w.cn, w.cn.s.revoke("hn-000001", m.REFUSAL_REASON_CAPACITY, w.now))
     w.run()
-    assert pb.ERROR_CODE_INVALID_STATE in w.cn.errors
+    assert m.ERROR_CODE_INVALID_STATE in w.cn.errors
     w.do(w.vn, w.vn.s.report_crossing("hn-000001", w.now, ZERO_LINE["huu-nghi"]))
     w.run()
     assert w.cn.s.handoffs["hn-000001"].state == HState.CROSSED  # REVOKED -> CROSSED
@@ -361,9 +373,8 @@ def test_duplicate_consignment_and_crossing_without_acceptance() -> None:
     with pytest.raises(SessionError, match="already handed over"):
         w.vn.s.offer(_same_load(w, 2), w.now)
     # a peer that re-offers a booked consignment under a new handoff_id is refused
-    env = _offer_env(w, 3)
-    env.offer.consignment.consignment_id = "VN-UCR-00000001"
-    w.commit(w.cn, w.cn.s.on_frame(decode_frame(encode_frame(env)), w.now))
+    env = replace(_offer_env(w, 3), body=_same_load(w, 3))
+    w.commit(w.cn, w.cn.s.on_frame(decode_message(encode_message(env)), w.now))
     w.run()
     assert w.cn.s.handoffs["hn-000003"].state == HState.REFUSED
     assert w.vn.kinds()[-1] != EventKind.CUSTODY_TRANSFERRED
@@ -373,14 +384,14 @@ def test_duplicate_consignment_and_crossing_without_acceptance() -> None:
     w.vn.s.handoffs["hn-000004"].state = HState.RELEASED  # a rogue VN skips the acceptance
     w.do(w.vn, w.vn.s.report_crossing("hn-000004", w.now, ZERO_LINE["huu-nghi"]))
     w.run()
-    assert pb.ERROR_CODE_INVALID_STATE in w.vn.errors
+    assert m.ERROR_CODE_INVALID_STATE in w.vn.errors
     assert "hn-000004" not in w.cn.s.st.custody
 
 
-def _same_load(w: Wire, n: int) -> pb.HandoffOffer:
+def _same_load(w: Wire, n: int) -> m.HandoffOffer:
     o = make_offer(n, w.now)
-    o.consignment.consignment_id = "VN-UCR-00000001"
-    return o
+    assert o.consignment is not None
+    return replace(o, consignment=replace(o.consignment, consignment_id="VN-UCR-00000001"))
 
 
 def test_offer_expiry_cancels_on_both_sides() -> None:
@@ -430,7 +441,7 @@ def test_store_round_trip_and_crash_between_commit_and_send(tmp_path: Path) -> N
     used = w.vn.s.st.last_durable
     w.disconnect()
     w.vn.crash()
-    hello = decode_frame(w.vn.s.on_connect(w.now).send[0])
+    hello = decode_message(w.vn.s.on_connect(w.now).send[0])
     assert hello.header.sequence > used
 
 
@@ -441,7 +452,7 @@ def test_new_peer_epoch_resets_the_resume_point(tmp_path: Path) -> None:
     _export(w, 1)
     # CN loses its database: a new sequence space (new stream_epoch) starting at 1
     w.disconnect()
-    w.cn.s = HandoffSession(w.cn.cfg, SessionState(own_epoch="cn-restored"))
+    w.cn.s = HandoffSession(w.cn.cfg, SessionState(own_epoch="cn-restored"), PROTOBUF_WIRE)
     w.cn.store = None
     w.connect()
     # VN's Hello names CN's old epoch in resume_epoch: CN counts from 0, no error.
@@ -451,14 +462,14 @@ def test_new_peer_epoch_resets_the_resume_point(tmp_path: Path) -> None:
     # frames are lost for good, so VN stops the link for manual reconciliation (§8.5).
     w.deliver_one(w.vn)
     assert w.vn.closed is not None
-    assert decode_frame(w.flight[id(w.cn)][-1]).error.code == pb.ERROR_CODE_RESUME_UNAVAILABLE
+    assert _error_code(w.flight[id(w.cn)][-1]) == m.ERROR_CODE_RESUME_UNAVAILABLE
     assert w.vn.s.st.peer_epoch == "cn-restored" and w.vn.s.st.peer_highest == 0
     assert len(w.vn.s.st.custody) == 1  # VN's records are kept
 
 
 def test_peer_uri() -> None:
-    assert peer_uri(pb.SIDE_CN, "cn-a") == "urn:smartgate:peer:cn:cn-a"
-    assert parse_peer_uri("urn:smartgate:peer:vn:vn-x") == (pb.SIDE_VN, "vn-x")
+    assert peer_uri(m.SIDE_CN, "cn-a") == "urn:smartgate:peer:cn:cn-a"
+    assert parse_peer_uri("urn:smartgate:peer:vn:vn-x") == (m.SIDE_VN, "vn-x")
     assert parse_peer_uri("urn:smartgate:peer:jp:x") is None
     assert parse_peer_uri("urn:smartgate:peer:vn:") is None
     assert parse_peer_uri("https://example") is None

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from fleet.handoff.proto import handoff_pb2 as pb
+from fleet.handoff import messages as m
 from fleet.handoff.session import (
     HState,
     LinkState,
@@ -16,14 +17,15 @@ from fleet.handoff.session import (
     SessionConfig,
     Timing,
 )
+from smartgate.link.codec import from_proto
 from smartgate.link.peer import PeerOptions, PeerRules, SimulatedSide
 from smartgate.link.transport import PATH, HandoffClient, HandoffEndpoint, client_ssl_context
 from smartgate.storage.handoff_store import HandoffStore
-from tests.fleet.handoff import framekit
+from tests.smartgate.link import framekit
 
 CORRIDORS = frozenset({"huu-nghi", "tan-thanh"})
-VN = PeerGrant(pb.SIDE_VN, "vn-smartgate-lang-son", CORRIDORS)
-CN = PeerGrant(pb.SIDE_CN, "cn-youyiguan-dispatch", CORRIDORS)
+VN = PeerGrant(m.SIDE_VN, "vn-smartgate-lang-son", CORRIDORS)
+CN = PeerGrant(m.SIDE_CN, "cn-youyiguan-dispatch", CORRIDORS)
 FAST = Timing(
     heartbeat_s=0.3,
     ack_delay_s=0.02,
@@ -38,20 +40,23 @@ FAST = Timing(
 
 def make_offer(
     n: int, now: float, corridor: str = "huu-nghi", declaration: str = ""
-) -> pb.HandoffOffer:
+) -> m.HandoffOffer:
     """The spec's sample offer made unique: handoff, consignment and vehicle numbered n."""
-    o = pb.HandoffOffer()
-    o.CopyFrom(framekit.offer().offer)
-    o.handoff_id = f"hn-{n:06d}"
-    o.corridor_id = corridor
-    o.vehicle.vehicle_id = f"vn-sgv-{n:05d}"
-    o.consignment.consignment_id = f"VN-UCR-{n:08d}"
+    o = from_proto(framekit.offer()).body
+    assert isinstance(o, m.HandoffOffer) and o.consignment is not None
+    documents = o.consignment.documents
     if declaration:
-        o.consignment.documents[0].document_id = declaration
+        documents = (replace(documents[0], document_id=declaration), *documents[1:])
     t = datetime.fromtimestamp(now, UTC)
-    o.planned_arrival.FromDatetime(t + timedelta(minutes=5))
-    o.offer_expires_at.FromDatetime(t + timedelta(minutes=30))
-    return o
+    return replace(
+        o,
+        handoff_id=f"hn-{n:06d}",
+        corridor_id=corridor,
+        vehicle=replace(o.vehicle, vehicle_id=f"vn-sgv-{n:05d}"),
+        consignment=replace(o.consignment, consignment_id=f"VN-UCR-{n:08d}", documents=documents),
+        planned_arrival=m.Timestamp.from_datetime(t + timedelta(minutes=5)),
+        offer_expires_at=m.Timestamp.from_datetime(t + timedelta(minutes=30)),
+    )
 
 
 def cn_options(certs: Path, db: Path, **kw: object) -> PeerOptions:

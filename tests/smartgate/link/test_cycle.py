@@ -6,7 +6,7 @@ import asyncio
 import time
 from pathlib import Path
 
-from fleet.handoff.proto import handoff_pb2 as pb
+from fleet.handoff import messages as m
 from fleet.handoff.session import EventKind, HState, Role
 from smartgate.link.peer import ReferencePeer, return_request
 from tests.smartgate.link.linkkit import VnSide, cn_options, make_offer, wait_for
@@ -38,7 +38,7 @@ async def _export_then_import(tmp: Path) -> None:
         cn_rec = cn.endpoint.session.st.custody["hn-000001"]
         assert vn_rec.receipt_id == cn_rec.receipt_id
         assert (vn_rec.role, cn_rec.role) == (Role.OFFERING, Role.RECEIVING)
-        assert vn_rec.from_side == cn_rec.from_side == pb.SIDE_VN
+        assert vn_rec.from_side == cn_rec.from_side == m.SIDE_VN
         assert cn_rec.consignment_id == "VN-UCR-00000001"
         assert EventKind.CROSSING_RECEIVED in cn_events
 
@@ -56,7 +56,7 @@ async def _export_then_import(tmp: Path) -> None:
         vn_imp = vn.endpoint.session.st.custody["ret-1"]
         cn_imp = cn.endpoint.session.st.custody["ret-1"]
         assert vn_imp.receipt_id == cn_imp.receipt_id
-        assert vn_imp.from_side == pb.SIDE_CN and vn_imp.role == Role.RECEIVING
+        assert vn_imp.from_side == m.SIDE_CN and vn_imp.role == Role.RECEIVING
         assert vn_imp.consignment_id == "CN-UCR-00000007"
 
         # A refusal: the declaration is not released by CN customs; nothing is handed over.

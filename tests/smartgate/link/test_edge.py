@@ -24,8 +24,6 @@ from hypothesis import strategies as st
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
-from fleet.handoff.codec import MAX_FRAME_SIZE, decode_frame, encode_frame, new_header
-from fleet.handoff.proto import handoff_pb2 as pb
 from fleet.handoff.session import (
     CLOSE_POLICY,
     CLOSE_PROTOCOL,
@@ -33,9 +31,17 @@ from fleet.handoff.session import (
     CLOSE_TOO_LARGE,
     HState,
 )
+from smartgate.link.codec import (
+    MAX_FRAME_SIZE,
+    body_to_proto,
+    decode_frame,
+    encode_frame,
+    new_header,
+)
 from smartgate.link.peer import ReferencePeer
+from smartgate.link.proto import handoff_pb2 as pb
 from smartgate.link.transport import PATH, SUBPROTOCOL, client_ssl_context
-from tests.fleet.handoff import framekit
+from tests.smartgate.link import framekit
 from tests.smartgate.link.linkkit import VN, VnSide, cn_options, make_offer, wait_for
 from tools.devcerts import make_ca, make_dev_pki, make_peer_cert, write_pair
 
@@ -83,7 +89,10 @@ def _vn_ctx(certs: Path, cert: str = "vn", ca: Path | None = None) -> ssl.SSLCon
     )
 
 
-def hello(sender: pb.PeerId = VN.peer_id, corridors: tuple[str, ...] = ("huu-nghi",)) -> bytes:
+VN_ID = pb.PeerId(side=pb.SIDE_VN, system_id=VN.system_id)
+
+
+def hello(sender: pb.PeerId = VN_ID, corridors: tuple[str, ...] = ("huu-nghi",)) -> bytes:
     env = pb.Envelope()
     env.header.CopyFrom(new_header(sender, 1))
     env.hello.peer.CopyFrom(sender)
@@ -200,7 +209,7 @@ def _offer_frame(seq: int = 2) -> bytes:
     env = framekit.offer()
     env.header.sequence = seq
     env.header.message_id = f"raw-{uuid.uuid4().hex[:16]}"
-    env.offer.CopyFrom(make_offer(900_000 + seq, time.time()))
+    env.offer.CopyFrom(body_to_proto(make_offer(900_000 + seq, time.time())))
     env.offer.handoff_id = f"raw-{uuid.uuid4().hex[:16]}"
     return encode_frame(env)
 

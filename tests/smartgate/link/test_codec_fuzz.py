@@ -1,6 +1,7 @@
 """Robustness at the edge: whatever bytes arrive, the codec returns a valid Envelope or raises
 FrameError, never anything else (hypothesis for arbitrary bytes and mutations, plus seeded
-bulk runs that always cover the same ground)."""
+bulk runs that always cover the same ground). What it accepts also converts to the core's
+message values and back to the same bytes."""
 
 from __future__ import annotations
 
@@ -9,9 +10,16 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fleet.handoff.codec import FrameError, decode_frame, encode_frame, validate_envelope
-from fleet.handoff.proto import handoff_pb2 as pb
-from tests.fleet.handoff import framekit
+from smartgate.link.codec import (
+    FrameError,
+    decode_frame,
+    decode_message,
+    encode_frame,
+    encode_message,
+    validate_envelope,
+)
+from smartgate.link.proto import handoff_pb2 as pb
+from tests.smartgate.link import framekit
 
 SEED = 20261123
 
@@ -31,6 +39,9 @@ def _check(data: bytes) -> str:
         return pb.ErrorCode.Name(err.code)
     validate_envelope(env)  # anything accepted is valid and re-encodable
     encode_frame(env)
+    message = decode_message(data)  # and the session gets the same frame as values
+    env.DiscardUnknownFields()  # the values carry only what this minor knows
+    assert encode_message(message) == encode_frame(env)
     return "ok"
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from fleet.handoff.codec import (
+from smartgate.link.codec import (
     MAX_TEXT_LEN,
     FrameError,
     decode_frame,
@@ -14,8 +14,8 @@ from fleet.handoff.codec import (
     error_envelope,
     is_valid_container_number,
 )
-from fleet.handoff.proto import handoff_pb2 as pb
-from tests.fleet.handoff import framekit
+from smartgate.link.proto import handoff_pb2 as pb
+from tests.smartgate.link import framekit
 
 
 def test_samples_cover_every_body_kind() -> None:

@@ -8,9 +8,9 @@ from collections.abc import Callable
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from fleet.handoff.codec import FrameError, decode_frame, encode_frame
-from fleet.handoff.proto import handoff_pb2 as pb
-from tests.fleet.handoff import framekit
+from smartgate.link.codec import FrameError, decode_frame, encode_frame
+from smartgate.link.proto import handoff_pb2 as pb
+from tests.smartgate.link import framekit
 
 Mutator = Callable[[pb.Envelope], object]
 

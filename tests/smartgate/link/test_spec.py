@@ -9,8 +9,8 @@ import pytest
 from google.protobuf import text_format
 from google.protobuf.descriptor import Descriptor, EnumDescriptor
 
-from fleet.handoff.codec import decode_frame, encode_frame
-from fleet.handoff.proto import handoff_pb2 as pb
+from smartgate.link.codec import decode_frame, encode_frame
+from smartgate.link.proto import handoff_pb2 as pb
 from tests.conftest import REPO
 
 SPEC = (REPO / "docs" / "handoff-protocol.md").read_text(encoding="utf-8")

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from fleet.handoff.codec import new_header
-from fleet.handoff.proto import handoff_pb2 as pb
+from smartgate.link.codec import new_header
+from smartgate.link.proto import handoff_pb2 as pb
 
 VN = pb.PeerId(side=pb.SIDE_VN, system_id="vn-smartgate-lang-son")
 CN = pb.PeerId(side=pb.SIDE_CN, system_id="cn-youyiguan-dispatch")
