@@ -17,6 +17,7 @@ need the link's context and live in the session (fleet.handoff.session), not her
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import uuid
@@ -25,6 +26,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from google.protobuf import timestamp_pb2, unknown_fields
+from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import DecodeError, Message
 
 from fleet.handoff import messages as m
@@ -607,480 +609,104 @@ def error_envelope(
         handoff_id=handoff_id,
         fatal=fatal,
     )
-    env.error.CopyFrom(_error_pb(reply))
+    _fill(env.error, reply)
     return env
 
 
 # ---------------------------------------------------------------------------------------------
-# protobuf <-> the core's values. Presence follows the .proto: a message field is set only if
-# the value is not None, so a decoded frame converts back to the same bytes.
+# protobuf <-> the core's values, by the .proto's own descriptors: a value class has the
+# message's name and its fields' names (fleet/handoff/messages.py), an enum the enum's name,
+# so one walk serves every message, and a field added to both is converted without a line
+# here. Presence follows the .proto: a message field (or an `optional` scalar) is set only
+# if the value is not None, and a required one always, so a decoded frame converts back to
+# the same bytes.
 # ---------------------------------------------------------------------------------------------
 
-
-def _ts_pb(t: m.Timestamp | None) -> timestamp_pb2.Timestamp | None:
-    return None if t is None else timestamp_pb2.Timestamp(seconds=t.seconds, nanos=t.nanos)
-
-
-def _ts(parent: Message, name: str) -> m.Timestamp | None:
-    if not parent.HasField(name):
-        return None
-    t: timestamp_pb2.Timestamp = getattr(parent, name)
-    return m.Timestamp(seconds=t.seconds, nanos=t.nanos)
-
-
-def _ts_required(parent: Message, name: str) -> m.Timestamp:
-    t: timestamp_pb2.Timestamp = getattr(parent, name)
-    return m.Timestamp(seconds=t.seconds, nanos=t.nanos)
-
-
-def _peer_pb(p: m.PeerId) -> pb.PeerId:
-    return pb.PeerId(side=p.side, system_id=p.system_id)  # type: ignore[arg-type]
-
-
-def _peer_m(p: pb.PeerId) -> m.PeerId:
-    return m.PeerId(side=m.Side(p.side), system_id=p.system_id)
-
-
-def _header_pb(h: m.Header) -> pb.Header:
-    return pb.Header(
-        message_id=h.message_id,
-        sequence=h.sequence,
-        sender=_peer_pb(h.sender),
-        timestamp=_ts_pb(h.timestamp),
-        protocol_major=h.protocol_major,
-        protocol_minor=h.protocol_minor,
-        previous_sequence=h.previous_sequence,
-    )
-
-
-def _header_m(h: pb.Header) -> m.Header:
-    return m.Header(
-        message_id=h.message_id,
-        sequence=h.sequence,
-        sender=_peer_m(h.sender),
-        timestamp=_ts_required(h, "timestamp"),
-        protocol_major=h.protocol_major,
-        protocol_minor=h.protocol_minor,
-        previous_sequence=h.previous_sequence if h.HasField("previous_sequence") else None,
-    )
-
-
-def _position_pb(p: m.Position) -> pb.Position:
-    return pb.Position(
-        longitude=p.longitude,
-        latitude=p.latitude,
-        map_x_m=p.map_x_m,
-        map_y_m=p.map_y_m,
-        heading_rad=p.heading_rad,
-    )
-
-
-def _position_m(p: pb.Position) -> m.Position:
-    return m.Position(
-        longitude=p.longitude,
-        latitude=p.latitude,
-        map_x_m=p.map_x_m if p.HasField("map_x_m") else None,
-        map_y_m=p.map_y_m if p.HasField("map_y_m") else None,
-        heading_rad=p.heading_rad if p.HasField("heading_rad") else None,
-    )
-
-
-def _vehicle_pb(v: m.Vehicle) -> pb.Vehicle:
-    return pb.Vehicle(
-        vehicle_id=v.vehicle_id,
-        plate=v.plate,
-        home_side=v.home_side,  # type: ignore[arg-type]
-        vehicle_type=v.vehicle_type,  # type: ignore[arg-type]
-        manufacturer=v.manufacturer,
-        serial_number=v.serial_number,
-    )
-
-
-def _vehicle_m(v: pb.Vehicle) -> m.Vehicle:
-    return m.Vehicle(
-        vehicle_id=v.vehicle_id,
-        plate=v.plate,
-        home_side=m.Side(v.home_side),
-        vehicle_type=m.VehicleType(v.vehicle_type),
-        manufacturer=v.manufacturer,
-        serial_number=v.serial_number,
-    )
-
-
-def _party_pb(p: m.Party | None) -> pb.Party | None:
-    if p is None:
-        return None
-    return pb.Party(party_id=p.party_id, name=p.name, country_code=p.country_code)
-
-
-def _party_m(parent: Message, name: str) -> m.Party | None:
-    if not parent.HasField(name):
-        return None
-    p: pb.Party = getattr(parent, name)
-    return m.Party(party_id=p.party_id, name=p.name, country_code=p.country_code)
-
-
-def _consignment_pb(c: m.Consignment | None) -> pb.Consignment | None:
-    if c is None:
-        return None
-    t = c.temperature
-    return pb.Consignment(
-        consignment_id=c.consignment_id,
-        container_number=c.container_number,
-        equipment_id=c.equipment_id,
-        seals=[
-            pb.Seal(
-                seal_number=s.seal_number,
-                seal_type=s.seal_type,  # type: ignore[arg-type]
-                issuing_side=s.issuing_side,  # type: ignore[arg-type]
-            )
-            for s in c.seals
-        ],
-        documents=[
-            pb.DocumentReference(
-                document_type=d.document_type,  # type: ignore[arg-type]
-                document_id=d.document_id,
-                issuing_side=d.issuing_side,  # type: ignore[arg-type]
-                issued_at=_ts_pb(d.issued_at),
-            )
-            for d in c.documents
-        ],
-        goods=[
-            pb.GoodsItem(
-                hs_code=g.hs_code,
-                description=g.description,
-                package_count=g.package_count,
-                package_type=g.package_type,
-                gross_weight_kg=g.gross_weight_kg,
-                origin_country_code=g.origin_country_code,
-            )
-            for g in c.goods
-        ],
-        gross_weight_kg=c.gross_weight_kg,
-        temperature=(
-            None
-            if t is None
-            else pb.TemperatureControl(
-                set_point_celsius=t.set_point_celsius, tolerance_celsius=t.tolerance_celsius
-            )
-        ),
-        consignor=_party_pb(c.consignor),
-        consignee=_party_pb(c.consignee),
-    )
-
-
-def _consignment_m(parent: Message, name: str) -> m.Consignment | None:
-    if not parent.HasField(name):
-        return None
-    c: pb.Consignment = getattr(parent, name)
-    t = c.temperature
-    return m.Consignment(
-        consignment_id=c.consignment_id,
-        container_number=c.container_number,
-        equipment_id=c.equipment_id,
-        seals=tuple(
-            m.Seal(
-                seal_number=s.seal_number,
-                seal_type=m.SealType(s.seal_type),
-                issuing_side=m.Side(s.issuing_side),
-            )
-            for s in c.seals
-        ),
-        documents=tuple(
-            m.DocumentReference(
-                document_type=m.DocumentType(d.document_type),
-                document_id=d.document_id,
-                issuing_side=m.Side(d.issuing_side),
-                issued_at=_ts(d, "issued_at"),
-            )
-            for d in c.documents
-        ),
-        goods=tuple(
-            m.GoodsItem(
-                hs_code=g.hs_code,
-                description=g.description,
-                package_count=g.package_count,
-                package_type=g.package_type,
-                gross_weight_kg=g.gross_weight_kg,
-                origin_country_code=g.origin_country_code,
-            )
-            for g in c.goods
-        ),
-        gross_weight_kg=c.gross_weight_kg,
-        temperature=(
-            m.TemperatureControl(
-                set_point_celsius=t.set_point_celsius, tolerance_celsius=t.tolerance_celsius
-            )
-            if c.HasField("temperature")
-            else None
-        ),
-        consignor=_party_m(c, "consignor"),
-        consignee=_party_m(c, "consignee"),
-    )
-
-
-def _hello_pb(b: m.Hello) -> pb.Hello:
-    return pb.Hello(
-        peer=_peer_pb(b.peer),
-        corridor_ids=b.corridor_ids,
-        resume_sequence=b.resume_sequence,
-        stream_epoch=b.stream_epoch,
-        software_version=b.software_version,
-        resume_epoch=b.resume_epoch,
-    )
-
-
-def _hello_m(b: pb.Hello) -> m.Hello:
-    return m.Hello(
-        peer=_peer_m(b.peer),
-        corridor_ids=tuple(b.corridor_ids),
-        resume_sequence=b.resume_sequence,
-        stream_epoch=b.stream_epoch,
-        software_version=b.software_version,
-        resume_epoch=b.resume_epoch,
-    )
-
-
-def _offer_pb(b: m.HandoffOffer) -> pb.HandoffOffer:
-    return pb.HandoffOffer(
-        handoff_id=b.handoff_id,
-        corridor_id=b.corridor_id,
-        model=b.model,  # type: ignore[arg-type]
-        vehicle=_vehicle_pb(b.vehicle),
-        consignment=_consignment_pb(b.consignment),
-        planned_arrival=_ts_pb(b.planned_arrival),
-        offer_expires_at=_ts_pb(b.offer_expires_at),
-        transfer_slot_id=b.transfer_slot_id,
-    )
-
-
-def _offer_m(b: pb.HandoffOffer) -> m.HandoffOffer:
-    return m.HandoffOffer(
-        handoff_id=b.handoff_id,
-        corridor_id=b.corridor_id,
-        model=m.HandoffModel(b.model),
-        vehicle=_vehicle_m(b.vehicle),
-        consignment=_consignment_m(b, "consignment"),
-        planned_arrival=_ts_required(b, "planned_arrival"),
-        offer_expires_at=_ts_required(b, "offer_expires_at"),
-        transfer_slot_id=b.transfer_slot_id,
-    )
-
-
-def _accept_pb(b: m.HandoffAccept) -> pb.HandoffAccept:
-    return pb.HandoffAccept(
-        handoff_id=b.handoff_id,
-        offer_message_id=b.offer_message_id,
-        valid_until=_ts_pb(b.valid_until),
-        destination_id=b.destination_id,
-        receiving_vehicle_id=b.receiving_vehicle_id,
-        transfer_slot_id=b.transfer_slot_id,
-    )
-
-
-def _accept_m(b: pb.HandoffAccept) -> m.HandoffAccept:
-    return m.HandoffAccept(
-        handoff_id=b.handoff_id,
-        offer_message_id=b.offer_message_id,
-        valid_until=_ts_required(b, "valid_until"),
-        destination_id=b.destination_id,
-        receiving_vehicle_id=b.receiving_vehicle_id,
-        transfer_slot_id=b.transfer_slot_id,
-    )
-
-
-def _refuse_pb(b: m.HandoffRefuse) -> pb.HandoffRefuse:
-    return pb.HandoffRefuse(
-        handoff_id=b.handoff_id,
-        offer_message_id=b.offer_message_id,
-        reason=b.reason,  # type: ignore[arg-type]
-        detail=b.detail,
-        suggested_disposition=b.suggested_disposition,  # type: ignore[arg-type]
-        retry_after=_ts_pb(b.retry_after),
-        revocation=b.revocation,
-    )
-
-
-def _refuse_m(b: pb.HandoffRefuse) -> m.HandoffRefuse:
-    return m.HandoffRefuse(
-        handoff_id=b.handoff_id,
-        offer_message_id=b.offer_message_id,
-        reason=m.RefusalReason(b.reason),
-        detail=b.detail,
-        suggested_disposition=m.Disposition(b.suggested_disposition),
-        retry_after=_ts(b, "retry_after"),
-        revocation=b.revocation,
-    )
-
-
-def _cancel_pb(b: m.HandoffCancel) -> pb.HandoffCancel:
-    return pb.HandoffCancel(handoff_id=b.handoff_id, detail=b.detail)
-
-
-def _cancel_m(b: pb.HandoffCancel) -> m.HandoffCancel:
-    return m.HandoffCancel(handoff_id=b.handoff_id, detail=b.detail)
-
-
-def _crossing_pb(b: m.CrossingReport) -> pb.CrossingReport:
-    return pb.CrossingReport(
-        handoff_id=b.handoff_id,
-        vehicle_id=b.vehicle_id,
-        kind=b.kind,  # type: ignore[arg-type]
-        crossed_at=_ts_pb(b.crossed_at),
-        position=_position_pb(b.position),
-        speed_mps=b.speed_mps,
-    )
-
-
-def _crossing_m(b: pb.CrossingReport) -> m.CrossingReport:
-    return m.CrossingReport(
-        handoff_id=b.handoff_id,
-        vehicle_id=b.vehicle_id,
-        kind=m.CrossingKind(b.kind),
-        crossed_at=_ts_required(b, "crossed_at"),
-        position=_position_m(b.position),
-        speed_mps=b.speed_mps,
-    )
-
-
-def _custody_pb(b: m.CustodyTransferred) -> pb.CustodyTransferred:
-    return pb.CustodyTransferred(
-        handoff_id=b.handoff_id,
-        receipt_id=b.receipt_id,
-        custody_at=_ts_pb(b.custody_at),
-        consignment_id=b.consignment_id,
-        container_number=b.container_number,
-        seal_checks=[
-            pb.SealCheck(seal_number=c.seal_number, intact=c.intact) for c in b.seal_checks
-        ],
-        vehicle_id=b.vehicle_id,
-        position=_position_pb(b.position),
-        vehicle_control_transferred=b.vehicle_control_transferred,
-    )
-
-
-def _custody_m(b: pb.CustodyTransferred) -> m.CustodyTransferred:
-    return m.CustodyTransferred(
-        handoff_id=b.handoff_id,
-        receipt_id=b.receipt_id,
-        custody_at=_ts_required(b, "custody_at"),
-        consignment_id=b.consignment_id,
-        container_number=b.container_number,
-        seal_checks=tuple(
-            m.SealCheck(seal_number=c.seal_number, intact=c.intact) for c in b.seal_checks
-        ),
-        vehicle_id=b.vehicle_id,
-        position=_position_m(b.position),
-        vehicle_control_transferred=b.vehicle_control_transferred,
-    )
-
-
-def _return_pb(b: m.ReturnRequest) -> pb.ReturnRequest:
-    return pb.ReturnRequest(
-        handoff_id=b.handoff_id,
-        original_handoff_id=b.original_handoff_id,
-        corridor_id=b.corridor_id,
-        vehicle=_vehicle_pb(b.vehicle),
-        consignment=_consignment_pb(b.consignment),
-        planned_arrival=_ts_pb(b.planned_arrival),
-        offer_expires_at=_ts_pb(b.offer_expires_at),
-    )
-
-
-def _return_m(b: pb.ReturnRequest) -> m.ReturnRequest:
-    return m.ReturnRequest(
-        handoff_id=b.handoff_id,
-        original_handoff_id=b.original_handoff_id,
-        corridor_id=b.corridor_id,
-        vehicle=_vehicle_m(b.vehicle),
-        consignment=_consignment_m(b, "consignment"),
-        planned_arrival=_ts_required(b, "planned_arrival"),
-        offer_expires_at=_ts_required(b, "offer_expires_at"),
-    )
-
-
-def _heartbeat_pb(b: m.Heartbeat) -> pb.Heartbeat:
-    return pb.Heartbeat(
-        corridors=[
-            pb.CorridorStatus(
-                corridor_id=c.corridor_id,
-                accepting_offers=c.accepting_offers,
-                open_handoffs=c.open_handoffs,
-            )
-            for c in b.corridors
-        ]
-    )
-
-
-def _heartbeat_m(b: pb.Heartbeat) -> m.Heartbeat:
-    return m.Heartbeat(
-        corridors=tuple(
-            m.CorridorStatus(
-                corridor_id=c.corridor_id,
-                accepting_offers=c.accepting_offers,
-                open_handoffs=c.open_handoffs,
-            )
-            for c in b.corridors
-        )
-    )
-
-
-def _ack_pb(b: m.Ack) -> pb.Ack:
-    return pb.Ack(ack_sequence=b.ack_sequence)
-
-
-def _ack_m(b: pb.Ack) -> m.Ack:
-    return m.Ack(ack_sequence=b.ack_sequence)
-
-
-def _error_pb(b: m.Error) -> pb.Error:
-    return pb.Error(
-        code=b.code,  # type: ignore[arg-type]
-        message=b.message,
-        ref_message_id=b.ref_message_id,
-        ref_sequence=b.ref_sequence,
-        handoff_id=b.handoff_id,
-        fatal=b.fatal,
-    )
-
-
-def _error_m(b: pb.Error) -> m.Error:
-    return m.Error(
-        code=m.ErrorCode(b.code),
-        message=b.message,
-        ref_message_id=b.ref_message_id,
-        ref_sequence=b.ref_sequence,
-        handoff_id=b.handoff_id,
-        fatal=b.fatal,
-    )
-
-
-# body kind -> (value class, protobuf class, to protobuf, from protobuf)
-_BODIES: dict[
-    str, tuple[type[Any], type[Message], Callable[[Any], Message], Callable[[Any], Any]]
-] = {
-    "hello": (m.Hello, pb.Hello, _hello_pb, _hello_m),
-    "offer": (m.HandoffOffer, pb.HandoffOffer, _offer_pb, _offer_m),
-    "accept": (m.HandoffAccept, pb.HandoffAccept, _accept_pb, _accept_m),
-    "refuse": (m.HandoffRefuse, pb.HandoffRefuse, _refuse_pb, _refuse_m),
-    "cancel": (m.HandoffCancel, pb.HandoffCancel, _cancel_pb, _cancel_m),
-    "crossing": (m.CrossingReport, pb.CrossingReport, _crossing_pb, _crossing_m),
-    "custody": (m.CustodyTransferred, pb.CustodyTransferred, _custody_pb, _custody_m),
-    "return_request": (m.ReturnRequest, pb.ReturnRequest, _return_pb, _return_m),
-    "heartbeat": (m.Heartbeat, pb.Heartbeat, _heartbeat_pb, _heartbeat_m),
-    "ack": (m.Ack, pb.Ack, _ack_pb, _ack_m),
-    "error": (m.Error, pb.Error, _error_pb, _error_m),
+# Per value class and field: (name, repeated, value class of a message field or None,
+# enum class or None, None stands for "absent" (optional message or `optional` scalar)).
+_Plan = tuple[tuple[str, bool, type[Any] | None, type[Any] | None, bool], ...]
+_PLANS: dict[type[Any], _Plan] = {}
+_V = TypeVar("_V")
+
+
+def _plan(cls: type[Any], desc: Descriptor) -> _Plan:
+    plan = _PLANS.get(cls)
+    if plan is None:
+        rows = []
+        for f in dataclasses.fields(cls):
+            fd = desc.fields_by_name[f.name]  # KeyError: the value class drifted from the .proto
+            sub = None if fd.message_type is None else getattr(m, fd.message_type.name)
+            enum = None if fd.enum_type is None else getattr(m, fd.enum_type.name)
+            optional = fd.has_presence and f.default is None
+            rows.append((f.name, fd.is_repeated, sub, enum, optional))
+        plan = _PLANS[cls] = tuple(rows)
+    return plan
+
+
+def _fill(out: Message, value: Any) -> Message:
+    """Write ``value`` (a value class instance) into the empty protobuf message ``out``."""
+    for name, repeated, sub, _enum, _optional in _plan(type(value), out.DESCRIPTOR):
+        v = getattr(value, name)
+        if v is None:
+            continue
+        if sub is None:
+            if repeated:
+                getattr(out, name).extend(v)
+            else:
+                setattr(out, name, v)
+        elif repeated:
+            items = getattr(out, name)
+            for item in v:
+                _fill(items.add(), item)
+        else:
+            child = getattr(out, name)
+            child.SetInParent()  # present even when every field is at its default
+            _fill(child, v)
+    return out
+
+
+def _value(msg: Message, cls: type[_V]) -> _V:
+    """The value class instance of the protobuf message ``msg``."""
+    kw: dict[str, Any] = {}
+    for name, repeated, sub, enum, optional in _plan(cls, msg.DESCRIPTOR):
+        raw = getattr(msg, name)
+        if repeated:
+            kw[name] = tuple(raw) if sub is None else tuple(_value(x, sub) for x in raw)
+        elif optional and not msg.HasField(name):
+            kw[name] = None
+        elif sub is not None:
+            kw[name] = _value(raw, sub)
+        else:
+            kw[name] = raw if enum is None else enum(raw)
+    return cls(**kw)
+
+
+# body kind -> (value class, protobuf class)
+_BODIES: dict[str, tuple[type[Any], type[Message]]] = {
+    "hello": (m.Hello, pb.Hello),
+    "offer": (m.HandoffOffer, pb.HandoffOffer),
+    "accept": (m.HandoffAccept, pb.HandoffAccept),
+    "refuse": (m.HandoffRefuse, pb.HandoffRefuse),
+    "cancel": (m.HandoffCancel, pb.HandoffCancel),
+    "crossing": (m.CrossingReport, pb.CrossingReport),
+    "custody": (m.CustodyTransferred, pb.CustodyTransferred),
+    "return_request": (m.ReturnRequest, pb.ReturnRequest),
+    "heartbeat": (m.Heartbeat, pb.Heartbeat),
+    "ack": (m.Ack, pb.Ack),
+    "error": (m.Error, pb.Error),
 }
 
 
 def body_to_proto(body: m.Body) -> Message:
     """The protobuf message of a body (HandoffOffer -> pb.HandoffOffer, ...)."""
-    return _BODIES[body.KIND][2](body)
+    return _fill(_BODIES[body.KIND][1](), body)
 
 
 def to_proto(env: m.Envelope) -> pb.Envelope:
     """The protobuf Envelope of a message (no checks: `encode_message` checks)."""
-    out = pb.Envelope(header=_header_pb(env.header))
+    out = pb.Envelope()
+    _fill(out.header, env.header)
+    out.header.SetInParent()
     getattr(out, env.kind).CopyFrom(body_to_proto(env.body))  # sets the oneof even if empty
     return out
 
@@ -1093,8 +719,8 @@ def from_proto(env: pb.Envelope) -> m.Envelope:
         raise ValueError("Envelope has no body")
     body = getattr(env, kind)
     return m.Envelope(
-        header=_header_m(env.header),
-        body=_BODIES[kind][3](body),
+        header=_value(env.header, m.Header),
+        body=_value(body, _BODIES[kind][0]),
         body_bytes=body.SerializeToString(deterministic=True),
     )
 
@@ -1139,9 +765,7 @@ class ProtobufWire:
         return body_to_proto(body).SerializeToString(deterministic=True)
 
     def decode_body(self, cls: type[_B], data: bytes) -> _B:
-        _, pb_cls, _, convert = _BODIES[cls.KIND]
-        body: _B = convert(pb_cls.FromString(data))
-        return body
+        return _value(_BODIES[cls.KIND][1].FromString(data), cls)
 
     def peek(self, data: bytes) -> tuple[m.Header, str | None] | None:
         env = pb.Envelope()
@@ -1153,7 +777,7 @@ class ProtobufWire:
             validate_envelope(probe)
         except Exception:
             return None
-        return _header_m(env.header), env.WhichOneof("body")
+        return _value(env.header, m.Header), env.WhichOneof("body")
 
 
 PROTOBUF_WIRE = ProtobufWire()
