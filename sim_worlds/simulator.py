@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import bisect
 import copy
+import heapq
 import math
 import random
 from collections.abc import Callable, Iterable
@@ -40,27 +41,18 @@ from fleet.routing import Route
 from fleet.traffic.control import FleetControl
 from fleet.traffic.planner import PlannerConfig, Priority
 from fleet.vehicles import MissionStatus, VehicleParams, VehicleStatus
+from fleet.yard.layout import YardLayout
+from fleet.yard.policy import Lift, LiftKind, Load, Phase, Standing, Yard, YardRules, YardVehicle
 from maps.lane_graph import edge_attrs, edges_with, node_attrs
 from maps.queries import spots as spots_of
-from maps.queries import yard_spots
 from vehicle.brain import SENSOR_RANGE_M, VehicleBrain
 from vehicle.kinematics import KinematicVehicle
 
 TRACE_HEADER = "t_s,vehicle_id,lane_id,s_m,x_m,y_m,speed_mps"
 HANDOFF_REQUEST_M = 150.0  # the handoff is requested this far before the zero line
 HANDOFF_ZONE_M = 40.0  # the maps' handoff zone reaches this far before the zero line
-# Where vehicles queue for a bay: on the lane, a few hundred metres of road from the
-# bays (VN: VN customs' exit, 361-536 m; CN: where the export lane enters the CN yard,
-# 241-416 m), clear of the lane ends, where the yard's in- and out-connectors run 3.5 m
-# apart (a queue there gets clipped by vehicles turning out of the yard). A staging
-# point far from the bays caps a side: every bay place is promised for the whole drive
-# (CN customs by the line, 3.1 km from the Huu Nghi bays, gave ~80 an hour).
-STAGING = {"CN": "cn-yard:entry@E-AUTO", "VN": "vn-customs:exit@I-AUTO"}
-STAGING_NODES = frozenset(STAGING.values())
 STAGING_QUEUE_M = 200.0  # a vehicle stopped this close to its staging point queues for a bay
-BAY_PLACES = 2  # a loading bay holds the vehicle at the spot and one behind it
 RETRY_ACCEPT_S = 5.0
-EMPTY_RUN_AFTER_S = 60.0  # an empty vehicle waits this long for cargo before going empty
 
 GOODS: dict[str, tuple[float, float, float, Priority]] = {
     # kind: (share of demand, mean clearance s (customs + quarantine), crane s, priority)
@@ -72,15 +64,6 @@ GOODS: dict[str, tuple[float, float, float, Priority]] = {
 }
 # Share of a day's trucks per hour (the border is busiest in the day, quiet at night).
 HOURLY = (2, 1, 1, 1, 1, 2, 4, 6, 7, 7, 7, 6, 5, 6, 7, 7, 7, 6, 5, 4, 3, 3, 2, 2)
-
-
-def side_of(node: str) -> str:
-    """The yard a node belongs to, or the one a guide lane node leads to."""
-    if node.endswith("@E-AUTO") or node == STAGING["CN"]:
-        return "CN"
-    if node.endswith("@I-AUTO") or node == STAGING["VN"]:
-        return "VN"
-    return "CN" if node.startswith("cn-") else "VN"
 
 
 class NoRoomForFleet(ValueError):
@@ -135,20 +118,20 @@ class SimConfig:
     planner_config: PlannerConfig | None = None
     peer_delay_s: tuple[float, float] = (2.0, 6.0)  # the other side answers within
     clearance_scale: float = 1.0  # multiplies mean clearance times
+    yard_rules: YardRules = field(default_factory=YardRules)
 
 
 @dataclass
 class SimVehicle:
+    """A vehicle of the world: its body, its onboard brain, what it carries; what the
+    yard has it doing is the yard's record (``yard``), read here for the statistics."""
+
     id: str
     corridor: str
     model: KinematicVehicle
     brain: VehicleBrain
-    node: str  # where it stands (a spot or staging node) while idle
-    phase: str = "idle"  # idle | loading | unloading | driving
-    busy_until: float = 0.0
-    cargo: Consignment | None = None
-    target: str = ""
-    idle_since: float = 0.0
+    yard: YardVehicle
+    cargo: Consignment | None = None  # on board (the crane put it there)
     legs: list[tuple[float, str, float]] = field(default_factory=list)  # start, lane, offset
     leg_starts: list[float] = field(default_factory=list)
     route: Route | None = None  # the mission route ``legs`` are of
@@ -169,6 +152,18 @@ class SimVehicle:
     lane_id: str = ""
     lane_s: float = 0.0
     last_progress: float = 0.0
+
+    @property
+    def phase(self) -> Phase:
+        return self.yard.phase
+
+    @property
+    def node(self) -> str:
+        return self.yard.node
+
+    @property
+    def target(self) -> str:
+        return self.yard.target
 
 
 @dataclass
@@ -349,8 +344,20 @@ class Simulator:
         self.trace = trace
         if trace is not None:
             trace.write(TRACE_HEADER + "\n")
-        self.spots = {c: _load_spots(g) for c, g in self.graphs.items()}
-        self.crane_free: dict[tuple[str, str], float] = {}
+        self.layouts = {c: YardLayout.from_graph(c, g) for c, g in self.graphs.items()}
+        self.spots = {
+            c: {s: list(x) for s, x in lay.spots.items()} for c, lay in self.layouts.items()
+        }
+        self.staging_nodes = {
+            (c, n) for c, lay in self.layouts.items() for n in lay.staging.values()
+        }
+        # The gate's own yard operations decide; the world below carries them out.
+        self.yard = Yard(self.layouts, cfg.yard_rules)
+        self._port = _SimYardPort(self)
+        self.crane_free: dict[tuple[str, str], float] = {}  # the cranes: free from
+        self._lifts: list[tuple[float, float, Lift]] = []  # cranes at work: start, end, order
+        self._clearing: list[tuple[float, str, str]] = []  # heap: cleared at, id, corridor
+        self._by_id: dict[str, Consignment] = {}
         self.waiting: dict[tuple[str, str], list[Consignment]] = {}  # (corridor, side)
         self.consignments: list[Consignment] = []
         self._arrivals: list[Consignment] = []  # not yet arrived, by time
@@ -484,7 +491,9 @@ class Simulator:
             self._depot[corridor].pop(0)
             brain = VehicleBrain(vid, self.zero_lines[corridor])
             model = KinematicVehicle(v.x, v.y, v.heading_rad, params=VehicleParams())
-            sv = SimVehicle(vid, corridor, model, brain, node, idle_since=self.t)
+            sv = SimVehicle(
+                vid, corridor, model, brain, self.yard.add_vehicle(vid, corridor, node, self.t)
+            )
             sv.lane_id, sv.lane_s = _lane_of_node(g, node)
             self.vehicles[vid] = sv
             brain.heartbeat(self.t)
@@ -581,12 +590,10 @@ class Simulator:
         for e in events:
             # A plan that holds short of the goal (behind another vehicle) ends its mission
             # there; the vehicle is still on its way, the next plan takes it on.
-            if isinstance(e, MissionCompleted):
-                done = self.vehicles[e.vehicle_id]
-                # Only the first arrival counts: a vehicle that stopped a little short of
-                # its spot may be given the last metre again, and must not unload twice.
-                if e.goal == done.target and done.phase == "driving":
-                    self._arrived(done, e.goal, t)
+            if not isinstance(e, MissionCompleted):
+                continue
+            if self.yard.arrived(e.vehicle_id, e.goal, t, self._port):
+                self._arrived(self.vehicles[e.vehicle_id])
 
     def _report_due(self, t: float) -> bool:
         """State reports go out every ``report_every_s`` (the orchestrator marks a vehicle
@@ -712,39 +719,69 @@ class Simulator:
                 ):
                     c.cleared = max(c.cleared, f.at_s + f.duration_s)
             self.waiting.setdefault((c.corridor, c.origin), []).append(c)
+            self._by_id[c.id] = c
+            self.yard.arrive(
+                Load(
+                    c.id,
+                    c.corridor,
+                    c.origin,
+                    priority=GOODS[c.kind][3],
+                    arrived=c.arrived,
+                    expected_clear_s=c.cleared,  # the world knows; customs would estimate
+                )
+            )
+            heapq.heappush(self._clearing, (c.cleared, c.id, c.corridor))
 
-    def _arrived(self, sv: SimVehicle, goal: str, t: float) -> None:
-        sv.node, sv.phase, sv.idle_since = goal, "idle", t
+    def _arrived(self, sv: SimVehicle) -> None:
+        """The yard counted the vehicle's arrival: a new trip starts from here."""
         sv.zero_m, sv.handoff_asked, sv.handoff_answer = None, None, None
         sv.handoff_done = sv.crossed = False
-        if sv.cargo is not None and goal in self.spots[sv.corridor][side_of(goal)]:
-            sv.phase = "unloading"
-            sv.busy_until = self._crane(sv.corridor, goal, t, GOODS[sv.cargo.kind][2])
 
-    def _crane(self, corridor: str, spot: str, t: float, work_s: float) -> float:
-        start = max(t, self.crane_free.get((corridor, spot), 0.0))
+    def crane(self, lift: Lift, t: float) -> float:
+        """The crane at the lift's spot takes the work order; returns when it is done."""
+        corridor = self.vehicles[lift.vehicle].corridor
+        c = self._by_id[lift.load]
+        work_s = GOODS[c.kind][2]
+        start = max(t, self.crane_free.get((corridor, lift.spot), 0.0))
         end = start + work_s
-        self.crane_free[(corridor, spot)] = end
-        key = f"{corridor}/{spot}"
+        self.crane_free[(corridor, lift.spot)] = end
+        key = f"{corridor}/{lift.spot}"
         self.stats.crane_busy_s[key] = self.stats.crane_busy_s.get(key, 0.0) + work_s
+        if lift.kind is LiftKind.LOAD:
+            self.waiting[(corridor, c.origin)].remove(c)
+            c.loaded = t
+            self.vehicles[lift.vehicle].cargo = c
+        self._lifts.append((start, end, lift))
         return end
 
-    def _yard(self, t: float, period: float) -> None:
-        for vid in sorted(self.vehicles):
-            sv = self.vehicles[vid]
-            if sv.broken or sv.comms_lost:
+    def _world_events(self, t: float) -> None:
+        """What customs and the cranes tell the yard by now (polled once a yard round)."""
+        while self._clearing and self._clearing[0][0] <= t:
+            _at, cid, corridor = heapq.heappop(self._clearing)
+            if self._by_id[cid].loaded is None:
+                self.yard.cleared(corridor, cid)
+        pending = []
+        for start, end, lift in sorted(self._lifts, key=lambda x: x[2].vehicle):
+            if start <= t:
+                self.yard.lift_started(lift.vehicle, lift.spot, lift.load, start)  # once
+            if end > t:
+                pending.append((start, end, lift))
                 continue
-            if sv.phase == "unloading" and t >= sv.busy_until:
+            self.yard.lift_done(lift.vehicle, lift.spot, lift.load, t)
+            if lift.kind is LiftKind.UNLOAD:
+                sv = self.vehicles[lift.vehicle]
                 assert sv.cargo is not None
                 sv.cargo.delivered = t
                 sv.cargo = None
-                sv.phase, sv.idle_since = "idle", t
-            if sv.phase == "loading" and t >= sv.busy_until:
-                sv.phase = "ready"
-            if sv.phase == "idle":
-                self._take_cargo(sv, t)
-            if sv.phase in ("idle", "ready"):
-                self._dispatch(sv, t)
+        self._lifts = pending
+
+    def _yard(self, t: float, period: float) -> None:
+        self._world_events(t)
+        standing = {
+            vid: Standing(available=not (sv.broken or sv.comms_lost), stopped=sv.model.v < 0.1)
+            for vid, sv in self.vehicles.items()
+        }
+        self.yard.decide(t, standing, self._port)
         for corridor in self.spots:
             zone = 0.0
             for sv in self.vehicles.values():
@@ -764,7 +801,7 @@ class Simulator:
         standing: set[tuple[str, str]] = set()
         for o in self.vehicles.values():
             node = o.target if o.phase == "driving" else o.node
-            if o.model.v < 0.1 and node in STAGING_NODES:
+            if o.model.v < 0.1 and (o.corridor, node) in self.staging_nodes:
                 at = node_attrs(self.graphs[o.corridor], node)
                 if math.hypot(o.model.x - at["x"], o.model.y - at["y"]) <= STAGING_QUEUE_M:
                     o.bay_wait_s += period
@@ -774,123 +811,13 @@ class Simulator:
         for corridor, sides in self.spots.items():
             for side, spots in sides.items():
                 key = f"{corridor}/{side}"
-                full = sum(1 for sp in spots if claims.get((corridor, sp), 0) >= BAY_PLACES)
+                places = self.yard.rules.bay_places
+                full = sum(1 for sp in spots if claims.get((corridor, sp), 0) >= places)
                 held = sum(1 for sp in spots if (corridor, sp) in standing)
                 self.stats.bay_full_s[key] = self.stats.bay_full_s.get(key, 0.0) + full * period
                 self.stats.bay_occupied_s[key] = (
                     self.stats.bay_occupied_s.get(key, 0.0) + held * period
                 )
-
-    def _take_cargo(self, sv: SimVehicle, t: float) -> None:
-        side = side_of(sv.node)
-        if sv.node not in self.spots[sv.corridor][side]:
-            return
-        q = self.waiting.get((sv.corridor, side), [])
-        ready = [c for c in q if c.cleared <= t]
-        if not ready:
-            return
-        c = min(ready, key=lambda c: (GOODS[c.kind][3], c.arrived, c.id))
-        q.remove(c)
-        c.loaded = t
-        sv.cargo, sv.phase = c, "loading"
-        sv.busy_until = self._crane(sv.corridor, sv.node, t, GOODS[c.kind][2])
-
-    def _dispatch(self, sv: SimVehicle, t: float) -> None:
-        """Send a loaded vehicle across; an empty one goes where cargo waits.
-
-        Every trip across ends at the staging point at the end of the lane, and only
-        the vehicle standing there is given a loading spot (first in, first out):
-        a vehicle bound for a spot never waits behind one that has none, so the
-        bays' places cannot all be promised to vehicles stuck in the queue."""
-        here = side_of(sv.node)
-        there = "CN" if here == "VN" else "VN"
-        if sv.node == STAGING[here]:
-            # Head of the staging queue: into a bay on this side once one has room.
-            goal = self._free_spot(sv.corridor, here) or ""
-            if not goal:
-                return
-        elif sv.node not in self.spots[sv.corridor][here]:
-            goal = STAGING[here]  # parking or lane: join the queue into this yard
-        elif sv.cargo is None and (self._bound_for(sv) or self._loaded_queued(sv.corridor, here)):
-            # Empty with nothing to load, on a spot a loaded vehicle needs (driving to it,
-            # or queued for this yard's bays with none free): make room by going across,
-            # as an empty vehicle waiting would. Idle empties holding every place while
-            # loaded ones queue back over the zero line was the night-time jam.
-            goal = STAGING[there]
-        elif sv.cargo is None:
-            want_there = sum(
-                1 for c in self.waiting.get((sv.corridor, there), []) if c.cleared <= t + 600
-            )
-            heading = sum(
-                1
-                for o in self.vehicles.values()
-                if o.corridor == sv.corridor and side_of(o.target or o.node) == there
-            )
-            if want_there <= heading or t - sv.idle_since < EMPTY_RUN_AFTER_S:
-                return
-            goal = STAGING[there]
-        else:
-            goal = STAGING[there]
-        prio = GOODS[sv.cargo.kind][3] if sv.cargo is not None else Priority.STANDARD
-        try:
-            cmds = self.fc.send_to(sv.id, goal, t, prio)
-        except FleetError:
-            self.stats.dispatch_errors += 1
-            return
-        sv.target, sv.phase = goal, "driving"
-        self._deliver(cmds, t)
-
-    def _bound_for(self, sv: SimVehicle) -> bool:
-        """Is a loaded vehicle on its way to unload at the spot ``sv`` stands on?"""
-        return any(
-            o is not sv
-            and o.cargo is not None
-            and o.corridor == sv.corridor
-            and o.phase == "driving"
-            and o.target == sv.node
-            for o in self.vehicles.values()
-        )
-
-    def _loaded_queued(self, corridor: str, side: str) -> bool:
-        """Does a loaded vehicle wait for ``side``'s bays (standing at the staging point,
-        or standing on its way there: in the queue) while no bay there has room?
-
-        One still driving towards the yard does not count: bays may have room when it
-        comes, and an empty vehicle sent across early makes a trip for nothing."""
-        staging = STAGING[side]
-        return (
-            any(
-                o.cargo is not None
-                and o.corridor == corridor
-                and o.model.v < 0.1
-                and (o.target if o.phase == "driving" else o.node) == staging
-                for o in self.vehicles.values()
-            )
-            and self._free_spot(corridor, side) is None
-        )
-
-    def _at_or_bound(self, corridor: str, node: str) -> int:
-        """Vehicles standing at ``node`` or driving to it."""
-        return sum(
-            1
-            for o in self.vehicles.values()
-            if o.corridor == corridor
-            and (
-                (o.phase == "driving" and o.target == node)
-                or (o.phase != "driving" and o.node == node)
-            )
-        )
-
-    def _free_spot(self, corridor: str, side: str) -> str | None:
-        """The loading spot on ``side`` with the fewest vehicles at or bound for it, if
-        its bay has room (the dispatcher never sends more than a bay holds)."""
-        best: tuple[int, float, str] | None = None
-        for spot in self.spots[corridor][side]:
-            n = self._at_or_bound(corridor, spot)
-            if n < BAY_PLACES:
-                key = (n, self.crane_free.get((corridor, spot), 0.0), spot)
-                best = key if best is None or key < best else best
-        return None if best is None else best[2]
 
     # -- faults -------------------------------------------------------------
     def _faults_due(self, t: float) -> None:
@@ -1009,11 +936,27 @@ class Simulator:
         return self.result().summary()
 
 
+class _SimYardPort:
+    """The yard's decisions, carried out in the simulated world: routes through the
+    fleet control to the vehicles, lifts by the cranes."""
+
+    def __init__(self, sim: Simulator) -> None:
+        self.sim = sim
+
+    def send_to(self, vehicle_id: str, goal: str, priority: Priority, now: float) -> bool:
+        try:
+            cmds = self.sim.fc.send_to(vehicle_id, goal, now, priority)
+        except FleetError:
+            self.sim.stats.dispatch_errors += 1
+            return False
+        self.sim._deliver(cmds, now)
+        return True
+
+    def order_lift(self, lift: Lift, now: float) -> float:
+        return self.sim.crane(lift, now)
+
+
 # ---------------------------------------------------------------- helpers
-def _load_spots(g: nx.DiGraph) -> dict[str, list[str]]:
-    return yard_spots(g)
-
-
 def _home_nodes(g: nx.DiGraph, spots: dict[str, list[str]]) -> list[str]:
     """Where vehicles may start: each loading spot, then the parking, charging and
     inspection bays, then nodes along the guide lanes (those are dispatched into a

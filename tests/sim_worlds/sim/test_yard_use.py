@@ -14,14 +14,11 @@ import math
 import pytest
 
 from fleet.routing import fastest_route
-from sim_worlds.simulator import (
-    BAY_PLACES,
-    STAGING,
-    STAGING_QUEUE_M,
-    SimConfig,
-    Simulator,
-    load_world,
-)
+from fleet.yard.layout import DEFAULT_STAGING as STAGING
+from fleet.yard.policy import YardRules
+from sim_worlds.simulator import STAGING_QUEUE_M, SimConfig, Simulator, load_world
+
+BAY_PLACES = YardRules().bay_places
 
 
 @pytest.mark.parametrize("corridor", ["huu-nghi", "tan-thanh"])

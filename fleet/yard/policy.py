@@ -1,0 +1,400 @@
+"""Yard operations: which vehicle loads what, where it goes next, and when it waits.
+
+The one home of the gate's yard rules; the orchestrator and the simulator both run
+them. The yard keeps, per guide vehicle, what it is doing (idle, loading, loaded and
+ready, unloading, driving), where it stands or is bound, and what it carries; per side,
+the consignments waiting to be loaded; per loading spot, when its crane is free. It is
+told what happens in the world (a vehicle arrived, a crane lift started or finished,
+a consignment arrived or was cleared) and, once per round, decides; its decisions go
+out through a :class:`YardPort` (the fleet's ``send_to`` and the crane's work orders).
+
+The rules, and why:
+
+1. **Bays**: a loading bay holds the vehicle at the spot and one behind it
+   (:attr:`YardRules.bay_places`); nobody is sent to a spot whose places are all
+   claimed (standing there or driving there). A vehicle bound for a yard drives to
+   that yard's staging point and is given a spot there, first come first served:
+   a vehicle bound for a spot never waits behind one that has none, so the bays'
+   places cannot all be promised to vehicles stuck in the queue. Among spots with
+   room, the one with the fewest vehicles, then the crane free first.
+2. **Crane work is a step of its own**: a vehicle idle at a spot with cleared cargo
+   waiting on its side is ordered a lift; it is *loading* until the crane (or, in
+   production, the crane system or a yard operator) says the lift is done, and only
+   then *ready* to go. A loaded vehicle arriving at a spot on the far side is
+   ordered an unloading lift the same way; the consignment is delivered when it is done.
+3. **Perishables first**: the lift takes the waiting consignment that ranks first
+   by (traffic priority, declared priority, time arrived, id): fruit and seafood
+   before the rest, the longest-waiting first within a class. Loaded vehicles are
+   planned with their cargo's traffic priority.
+4. **Give way**: an empty vehicle with nothing to load, on a spot that a loaded
+   vehicle is driving to, or while loaded vehicles stand queued for this yard's
+   bays and no bay has room, leaves across. Idle empties holding every place while
+   loaded vehicles queued back over the zero line was a night-time jam (session 7).
+5. **Empty runs**: an empty vehicle idle at a spot for :attr:`YardRules.empty_run_after_s`
+   crosses empty when more consignments will be ready on the far side within
+   :attr:`YardRules.cargo_lookahead_s` than vehicles are already heading there.
+
+Vehicles not available this round (offline, broken down, isolated) are not
+decided for, but still count where they stand. Pure and deterministic: time comes
+in with every call, vehicles are decided in id order, nothing reads a clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Protocol
+
+from fleet.traffic.planner import Priority
+from fleet.yard.layout import OTHER_SIDE, SIDES, YardLayout
+
+
+class YardError(ValueError):
+    """An event the yard refuses (unknown vehicle, spot or consignment, or one that
+    does not fit the state); nothing changed. The message is for the sender."""
+
+
+class Phase(StrEnum):
+    IDLE = "idle"  # standing, nothing in progress (it may carry a load at a staging point)
+    LOADING = "loading"  # a lift onto it is ordered or under way
+    READY = "ready"  # loaded, waiting to be sent across
+    UNLOADING = "unloading"  # a lift off it is ordered or under way
+    DRIVING = "driving"  # sent to ``target``
+
+
+class LiftKind(StrEnum):
+    LOAD = "load"
+    UNLOAD = "unload"
+
+
+@dataclass(frozen=True)
+class Load:
+    """A consignment as the yard sees it."""
+
+    id: str
+    corridor: str
+    side: str  # where it waits to be loaded: "VN" (export) or "CN" (import)
+    priority: Priority = Priority.STANDARD  # traffic priority; PERISHABLE for fruit, seafood
+    declared_priority: int = 0  # 0..9, higher first within a traffic priority
+    arrived: float = 0.0  # when it reached the yard
+    cleared: bool = False  # customs and quarantine done: it may be loaded
+    expected_clear_s: float | None = None  # estimate while not cleared, for empty runs
+
+    def rank(self) -> tuple[int, int, float, str]:
+        """Loading order, smallest first."""
+        return (int(self.priority), -self.declared_priority, self.arrived, self.id)
+
+    def ready_by(self, t: float) -> bool:
+        """Cleared, or expected to be by ``t``."""
+        if self.cleared:
+            return True
+        return self.expected_clear_s is not None and self.expected_clear_s <= t
+
+
+@dataclass(frozen=True)
+class Lift:
+    """A crane work order: lift ``load`` onto (LOAD) or off (UNLOAD) ``vehicle`` at ``spot``."""
+
+    vehicle: str
+    spot: str
+    load: str
+    kind: LiftKind
+    ordered_at: float
+    started_at: float | None = None
+
+
+@dataclass
+class YardVehicle:
+    """The yard's record of one vehicle (the world's truth comes in as events)."""
+
+    id: str
+    corridor: str
+    node: str  # where it stands, or last stood
+    phase: Phase = Phase.IDLE
+    load: Load | None = None
+    target: str = ""  # where it was last sent
+    idle_since: float = 0.0
+    lift: Lift | None = None
+    last_lift: Lift | None = None  # the last one done: its done event again is harmless
+
+    @property
+    def at(self) -> str:
+        """Where it stands, or is driving to: the place it claims."""
+        return self.target if self.phase is Phase.DRIVING else self.node
+
+
+@dataclass(frozen=True)
+class YardRules:
+    bay_places: int = 2  # a loading bay holds the vehicle at the spot and one behind it
+    empty_run_after_s: float = 60.0  # an empty vehicle waits this long before going empty
+    cargo_lookahead_s: float = 600.0  # cargo ready within this counts for an empty run
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What the fleet says of a vehicle this round."""
+
+    available: bool = True  # reporting, not broken down, not isolated
+    stopped: bool = True  # standing still (for the staging queue)
+
+
+class YardPort(Protocol):
+    """Where the yard's decisions go."""
+
+    def send_to(self, vehicle_id: str, goal: str, priority: Priority, now: float) -> bool:
+        """Plan and send the vehicle; False if the fleet refused (nothing changes then)."""
+        ...
+
+    def order_lift(self, lift: Lift, now: float) -> float:
+        """Give the crane its work order; returns when the crane expects to be free."""
+        ...
+
+
+@dataclass
+class Decision:
+    """One decision the yard took, with its reason (for the log and the control room)."""
+
+    at: float
+    vehicle: str
+    what: str  # "lift" | "send"
+    detail: str
+    why: str
+
+
+@dataclass
+class Yard:
+    """The yards of the given corridors and the vehicles serving them."""
+
+    layouts: Mapping[str, YardLayout]
+    rules: YardRules = field(default_factory=YardRules)
+    vehicles: dict[str, YardVehicle] = field(default_factory=dict)
+    waiting: dict[tuple[str, str], list[Load]] = field(default_factory=dict)  # (corridor, side)
+    # (corridor, spot) -> when its crane expects to end its last ordered lift
+    crane_free: dict[tuple[str, str], float] = field(default_factory=dict)
+    decisions: list[Decision] = field(default_factory=list)  # since the caller last took them
+    standing: Mapping[str, Standing] = field(default_factory=dict)  # as of the last round
+
+    # -- the world's events ----------------------------------------------------
+    def add_vehicle(self, vid: str, corridor: str, node: str, now: float) -> YardVehicle:
+        """A vehicle enters service at ``node``, idle and empty."""
+        if vid in self.vehicles:
+            raise YardError(f"vehicle {vid!r} is already in the yard's fleet")
+        if node not in self._layout(corridor).leads_to:
+            raise YardError(f"vehicle {vid}: no node {node!r} in the {corridor} map")
+        v = YardVehicle(vid, corridor, node, idle_since=now)
+        self.vehicles[vid] = v
+        return v
+
+    def arrive(self, load: Load) -> None:
+        """A consignment reaches its yard (a truck brought it); it waits to be loaded."""
+        lay = self._layout(load.corridor)
+        if load.side not in SIDES:
+            raise YardError(f"consignment {load.id}: side {load.side!r} is not one of {SIDES}")
+        q = self.waiting.setdefault((lay.corridor, load.side), [])
+        if any(x.id == load.id for x in q) or any(
+            v.load is not None and v.load.id == load.id for v in self.vehicles.values()
+        ):
+            raise YardError(f"consignment {load.id} is already in the yard")
+        q.append(load)
+
+    def cleared(self, corridor: str, load_id: str) -> None:
+        """Customs and quarantine cleared a waiting consignment."""
+        for side in SIDES:
+            q = self.waiting.get((corridor, side), [])
+            for i, x in enumerate(q):
+                if x.id == load_id:
+                    if not x.cleared:
+                        q[i] = replace(x, cleared=True)
+                    return
+        raise YardError(f"consignment {load_id} is not waiting in a {corridor} yard")
+
+    def arrived(self, vid: str, node: str, now: float, port: YardPort) -> bool:
+        """The vehicle's mission ended at ``node``. Counts only at its target, once
+        (one that stopped a little short may be given the last metre again, and must
+        not unload twice); True if it counted. A loaded vehicle at a spot of the far
+        yard gets its unloading lift ordered."""
+        v = self._vehicle(vid)
+        if v.phase is not Phase.DRIVING or node != v.target:
+            return False
+        v.node, v.phase, v.idle_since = node, Phase.IDLE, now
+        lay = self.layouts[v.corridor]
+        if v.load is not None and lay.is_spot(node, lay.side_of(node)):
+            self._order(v, Lift(vid, node, v.load.id, LiftKind.UNLOAD, now), now, port)
+            v.phase = Phase.UNLOADING
+        return True
+
+    def lift_started(self, vid: str, spot: str, load_id: str, now: float) -> bool:
+        """The crane began the ordered lift; False if it was already known to have."""
+        v, lift = self._lift(vid, spot, load_id)
+        if lift.started_at is not None:
+            return False
+        v.lift = replace(lift, started_at=now)
+        return True
+
+    def lift_done(self, vid: str, spot: str, load_id: str, now: float) -> bool:
+        """The crane finished: a loaded vehicle is ready to go, an unloaded one is idle
+        and its consignment delivered. False for the same event again (harmless)."""
+        v = self._vehicle(vid)
+        done = v.last_lift
+        if v.lift is None and done is not None and (done.spot, done.load) == (spot, load_id):
+            return False  # a duplicate
+        v, lift = self._lift(vid, spot, load_id)
+        if lift.started_at is None:
+            raise YardError(f"lift of {load_id} at {spot} reported done before it started")
+        v.lift, v.last_lift = None, lift
+        if lift.kind is LiftKind.LOAD:
+            v.phase = Phase.READY
+        else:
+            v.load, v.phase, v.idle_since = None, Phase.IDLE, now
+        return True
+
+    # -- the round ---------------------------------------------------------------
+    def decide(self, now: float, fleet: Mapping[str, Standing], port: YardPort) -> None:
+        """One round: in id order, each available vehicle that is idle at a spot takes
+        cargo; each idle or ready one is sent on if it should go."""
+        self.standing = fleet
+        for vid in sorted(self.vehicles):
+            v = self.vehicles[vid]
+            if not fleet.get(vid, _GONE).available:
+                continue
+            if v.phase is Phase.IDLE:
+                self._take_cargo(v, now, port)
+            if v.phase in (Phase.IDLE, Phase.READY):
+                self._send_on(v, now, port)
+
+    def take_decisions(self) -> list[Decision]:
+        """The decisions since the last call (for a log; the yard forgets them)."""
+        out, self.decisions = self.decisions, []
+        return out
+
+    # -- queries -----------------------------------------------------------------
+    def claims(self, corridor: str, node: str) -> int:
+        """Vehicles standing at ``node`` or driving to it."""
+        return sum(1 for v in self.vehicles.values() if v.corridor == corridor and v.at == node)
+
+    def free_spot(self, corridor: str, side: str) -> str | None:
+        """The loading spot on ``side`` with the fewest vehicles at or bound for it, if
+        its bay has room (then the crane free first, then by name)."""
+        best: tuple[int, float, str] | None = None
+        for spot in self.layouts[corridor].spots[side]:
+            n = self.claims(corridor, spot)
+            if n < self.rules.bay_places:
+                key = (n, self.crane_free.get((corridor, spot), 0.0), spot)
+                best = key if best is None or key < best else best
+        return None if best is None else best[2]
+
+    def loaded_queued(self, corridor: str, side: str) -> bool:
+        """Does a loaded vehicle stand queued for ``side``'s bays (at the staging point,
+        or stopped on its way there) while no bay there has room?
+
+        One still moving towards the yard does not count: bays may have room when it
+        comes, and an empty vehicle sent across early makes a trip for nothing."""
+        staging = self.layouts[corridor].staging[side]
+        standing = self.standing
+        return (
+            any(
+                v.load is not None
+                and v.corridor == corridor
+                and standing.get(v.id, _STILL).stopped
+                and v.at == staging
+                for v in self.vehicles.values()
+            )
+            and self.free_spot(corridor, side) is None
+        )
+
+    def bound_for(self, v: YardVehicle) -> bool:
+        """Is a loaded vehicle on its way to the spot ``v`` stands on?"""
+        return any(
+            o is not v
+            and o.load is not None
+            and o.corridor == v.corridor
+            and o.phase is Phase.DRIVING
+            and o.target == v.node
+            for o in self.vehicles.values()
+        )
+
+    def ready_loads(self, corridor: str, side: str, by: float) -> list[Load]:
+        return [x for x in self.waiting.get((corridor, side), []) if x.ready_by(by)]
+
+    # -- the rules ------------------------------------------------------------------
+    def _take_cargo(self, v: YardVehicle, now: float, port: YardPort) -> None:
+        lay = self.layouts[v.corridor]
+        side = lay.side_of(v.node)
+        if not lay.is_spot(v.node, side):
+            return
+        q = self.waiting.get((v.corridor, side), [])
+        ready = [x for x in q if x.cleared]
+        if not ready:
+            return
+        load = min(ready, key=Load.rank)
+        q.remove(load)
+        v.load, v.phase = load, Phase.LOADING
+        why = "perishable, first" if load.priority <= Priority.PERISHABLE else "longest waiting"
+        self._order(v, Lift(v.id, v.node, load.id, LiftKind.LOAD, now), now, port, why)
+
+    def _send_on(self, v: YardVehicle, now: float, port: YardPort) -> None:
+        lay = self.layouts[v.corridor]
+        here = lay.side_of(v.node)
+        there = OTHER_SIDE[here]
+        if v.node == lay.staging[here]:
+            goal = self.free_spot(v.corridor, here) or ""
+            if not goal:
+                return  # head of the staging queue: waits for a bay with room
+            why = "head of the staging queue, a bay has room"
+        elif not lay.is_spot(v.node, here):
+            goal, why = lay.staging[here], "joins the queue for this yard's bays"
+        elif v.load is None and (self.bound_for(v) or self.loaded_queued(v.corridor, here)):
+            goal, why = lay.staging[there], "empty: gives way to a loaded vehicle"
+        elif v.load is None:
+            want = len(self.ready_loads(v.corridor, there, now + self.rules.cargo_lookahead_s))
+            heading = sum(
+                1
+                for o in self.vehicles.values()
+                if o.corridor == v.corridor and lay.side_of(o.target or o.node) == there
+            )
+            if want <= heading or now - v.idle_since < self.rules.empty_run_after_s:
+                return
+            goal, why = lay.staging[there], f"empty run: {want} loads soon ready there"
+        else:
+            goal, why = lay.staging[there], f"loaded with {v.load.id}"
+        prio = v.load.priority if v.load is not None else Priority.STANDARD
+        if not port.send_to(v.id, goal, prio, now):
+            return
+        v.target, v.phase = goal, Phase.DRIVING
+        self.decisions.append(Decision(now, v.id, "send", goal, why))
+
+    def _order(self, v: YardVehicle, lift: Lift, now: float, port: YardPort, why: str = "") -> None:
+        v.lift = lift
+        self.crane_free[(v.corridor, lift.spot)] = port.order_lift(lift, now)
+        detail = f"{lift.kind} {lift.load} at {lift.spot}"
+        self.decisions.append(Decision(now, v.id, "lift", detail, why or str(lift.kind)))
+
+    # -- checks -------------------------------------------------------------------
+    def _layout(self, corridor: str) -> YardLayout:
+        lay = self.layouts.get(corridor)
+        if lay is None:
+            raise YardError(f"unknown corridor {corridor!r}")
+        return lay
+
+    def _vehicle(self, vid: str) -> YardVehicle:
+        v = self.vehicles.get(vid)
+        if v is None:
+            raise YardError(f"unknown vehicle {vid!r}")
+        return v
+
+    def _lift(self, vid: str, spot: str, load_id: str) -> tuple[YardVehicle, Lift]:
+        v = self._vehicle(vid)
+        lift = v.lift
+        if lift is None:
+            raise YardError(f"no lift is ordered for vehicle {vid}")
+        if (lift.spot, lift.load) != (spot, load_id):
+            raise YardError(
+                f"vehicle {vid}'s lift is {lift.kind} {lift.load} at {lift.spot}, "
+                f"not {load_id} at {spot}"
+            )
+        return v, lift
+
+
+_GONE = Standing(available=False, stopped=True)
+_STILL = Standing()
