@@ -29,7 +29,7 @@ from sqlalchemy.pool import StaticPool
 from starlette.exceptions import HTTPException
 
 from api.auth import Operators, User, auth_router
-from api.consignments_api import consignments_router
+from api.consignments_api import consignments_router, yard_router
 from api.live import LiveHub
 from api.operator_api import (
     fault_conditions,
@@ -228,6 +228,7 @@ def create_app(
 
     app.include_router(auth_router(), prefix="/api/v1")
     app.include_router(consignments_router(lambda: orch.desk), prefix="/api/v1")
+    app.include_router(yard_router(lambda: orch.desk), prefix="/api/v1")
     app.include_router(
         operator_router(orch, hub, ops, lambda: store, kpi_targets, clock), prefix="/api/v1"
     )

@@ -25,11 +25,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.auth import ActionFailed, Ops, User, logged_in, require
 from fleet.cargo.consignments import ConsignmentError, ConsignmentState, LabTest
 from fleet.cargo.declarations import DeclarationError
+from fleet.yard.policy import LiftEvent
 from smartgate.services.desk import (
     ConsignmentDesk,
     DeskError,
     IntakeConflict,
     UnknownConsignment,
+    UnknownReference,
+    lift_view,
     record_view,
 )
 from smartgate.storage.store import ConsignmentRecord, StoreConflict
@@ -75,6 +78,17 @@ class OperatorNote(BaseModel):
     reason: Text
 
 
+class LiftReport(BaseModel):
+    """A crane's (or yard operator's) report on a lift the desk ordered."""
+
+    model_config = ConfigDict(extra="forbid")
+    vehicle_id: Annotated[str, Field(min_length=1, max_length=64)]
+    spot: Annotated[str, Field(min_length=1, max_length=64)]  # the loading spot's node id
+    event: LiftEvent
+    actor: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    reason: Text = "reported by the crane"
+
+
 class Priority(BaseModel):
     model_config = ConfigDict(extra="forbid")
     priority: Annotated[int, Field(ge=0, le=9)]
@@ -118,6 +132,8 @@ def consignments_router(desk_of: Callable[[], ConsignmentDesk | None]) -> APIRou
                 return change(desk)
             except UnknownConsignment as e:
                 raise ActionFailed(404, str(e)) from None
+            except UnknownReference as e:
+                raise ActionFailed(422, str(e)) from None
             except (ConsignmentError, DeskError, StoreConflict) as e:
                 raise ActionFailed(409, str(e)) from None
 
@@ -275,6 +291,44 @@ def consignments_router(desk_of: Callable[[], ConsignmentDesk | None]) -> APIRou
             ),
         )
 
+    @router.post("/{consignment_id}/lift", responses={**refusals, 422: {}})
+    def lift(consignment_id: str, body: LiftReport, who: User, ops: Ops) -> JSONResponse:
+        """The crane system's (or a yard operator's) report on the lift the desk ordered
+        when the vehicle reached the loading spot: ``started``, then ``done`` (loaded).
+        The same report again changes nothing; 409 if it does not fit the lift ordered
+        (another vehicle or spot, done before started, none ordered); 422 for an unknown
+        vehicle or spot (controller; audited)."""
+        actor = body.actor or who.username
+        return audited(
+            who,
+            ops,
+            f"consignment.lift_{body.event.value}",
+            consignment_id,
+            body.model_dump(exclude_none=True),
+            lambda d: d.lift(
+                consignment_id,
+                vehicle_id=body.vehicle_id,
+                spot=body.spot,
+                event=body.event,
+                actor=actor,
+                reason=body.reason,
+            ),
+        )
+
+    @router.post("/{consignment_id}/loaded", responses=refusals)
+    def loaded(consignment_id: str, body: OperatorNote, who: User, ops: Ops) -> JSONResponse:
+        """A yard operator confirms the loading ordered at the spot, where no crane
+        system reports it (controller; audited)."""
+        actor = body.actor or who.username
+        return audited(
+            who,
+            ops,
+            "consignment.loaded",
+            consignment_id,
+            body.model_dump(exclude_none=True),
+            lambda d: d.confirm_loaded(consignment_id, actor=actor, reason=body.reason),
+        )
+
     @router.post("/{consignment_id}/handover", dependencies=writer, responses=refusals)
     def handover(consignment_id: str, body: Handover) -> JSONResponse:
         """The other side's answer at the zero line: accepted (custody passes) or refused."""
@@ -288,5 +342,26 @@ def consignments_router(desk_of: Callable[[], ConsignmentDesk | None]) -> APIRou
     def received(consignment_id: str, body: Note) -> JSONResponse:
         """The other side confirms it is in their yard (final)."""
         return run(lambda d: d.received(consignment_id, actor=body.actor, reason=body.reason))
+
+    return router
+
+
+def yard_router(desk_of: Callable[[], ConsignmentDesk | None]) -> APIRouter:
+    """``/yard``: the cranes' work list (login needed)."""
+    router = APIRouter(prefix="/yard", tags=["yard"], dependencies=[Depends(logged_in)])
+
+    @router.get("/lifts")
+    def open_lifts() -> JSONResponse:
+        """Lifts ordered and not yet done, oldest first: what the cranes have to do."""
+        desk = desk_of()
+        if desk is None:
+            return problem(503, "Yard unavailable", "this orchestrator has no database")
+        return JSONResponse(
+            [
+                {"consignment_id": r.id, "corridor": r.consignment.corridor}
+                | (lift_view(r.lift) or {})
+                for r in desk.open_lifts()
+            ]
+        )
 
     return router

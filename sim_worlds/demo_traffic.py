@@ -1,10 +1,12 @@
-"""Trucks arriving at the gate in the demo: declarations, then customs and quarantine.
+"""Trucks arriving at the gate in the demo: declarations, customs and quarantine, cranes.
 
 The demo should show what the control room sees on a working day, so this
-adapter plays the Single Window and the inspectors: every ``every_s`` seconds of
-orchestrator time a truck's export declaration arrives (dragon fruit, durian,
+adapter plays the Single Window, the inspectors and the VN yard's cranes: every
+``every_s`` seconds of orchestrator time a truck's export declaration arrives (dragon fruit, durian,
 jackfruit or electronics, in a fixed seeded mix), and customs, quarantine and,
-for durian, the two lab tests China requires clear it a little later. Everything goes through the
+for durian, the two lab tests China requires clear it a little later; a crane starts each lift
+the desk orders when a vehicle stands at its loading spot, and reports it done ``crane_s``
+later. Everything goes through the
 consignment desk's public operations, exactly as the REST API's callers would,
 so the desk dispatches vehicles, the traffic planner routes them and the handoff
 link offers them to the other side.
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from smartgate.services.desk import ConsignmentDesk
 
 ACTOR = "demo"
+CRANE = "demo:crane"
 GOODS: tuple[dict[str, Any], ...] = (
     {"category": "fruit", "fruit_kind": "dragon_fruit"},
     {"category": "electronics"},
@@ -50,9 +53,11 @@ class DemoTraffic:
     quarantine_after_s: float = 15.0
     seed: int = 1
     max_open: int = 12  # stop declaring while this many are still in the desk's hands
+    crane_s: float = 20.0  # a lift, from start to done
     _next_at: float = 0.0
     _n: int = 0
     _pending: list[_Pending] = field(default_factory=list)
+    _lifting: dict[str, float] = field(default_factory=dict)  # consignment -> lift started
     _rng: random.Random = field(init=False)
     _base: int = field(init=False)
 
@@ -70,6 +75,39 @@ class DemoTraffic:
         self._pending = [p for p in self._pending if p.at > now]
         for p in due:
             self._clear(p)
+        self._cranes(now)
+
+    def _cranes(self, now: float) -> None:
+        """Start each lift ordered; report it done ``crane_s`` later."""
+        from fleet.yard.policy import LiftEvent
+        from smartgate.services.desk import DeskError
+
+        open_lifts = self.desk.open_lifts()
+        for rec in open_lifts:
+            lift = rec.lift
+            assert lift is not None
+            started = self._lifting.get(rec.id)
+            event = None
+            if started is None:
+                self._lifting[rec.id] = now
+                event = LiftEvent.STARTED
+            elif now - started >= self.crane_s:
+                event = LiftEvent.DONE
+            if event is None:
+                continue
+            try:
+                self.desk.lift(
+                    rec.id,
+                    vehicle_id=lift.vehicle,
+                    spot=lift.spot,
+                    event=event,
+                    actor=CRANE,
+                    reason="container on the vehicle" if event is LiftEvent.DONE else "lifting",
+                )
+            except DeskError:
+                self._lifting.pop(rec.id, None)  # the order changed meanwhile: start again
+        ids = {r.id for r in open_lifts}
+        self._lifting = {k: v for k, v in self._lifting.items() if k in ids}
 
     def declaration(self, i: int, corridor: str) -> dict[str, Any]:
         n = self._base + i

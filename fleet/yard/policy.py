@@ -68,6 +68,11 @@ class LiftKind(StrEnum):
     UNLOAD = "unload"
 
 
+class LiftEvent(StrEnum):
+    STARTED = "started"
+    DONE = "done"
+
+
 @dataclass(frozen=True)
 class Load:
     """A consignment as the yard sees it."""
@@ -94,7 +99,8 @@ class Load:
 
 @dataclass(frozen=True)
 class Lift:
-    """A crane work order: lift ``load`` onto (LOAD) or off (UNLOAD) ``vehicle`` at ``spot``."""
+    """A crane work order: lift ``load`` onto (LOAD) or off (UNLOAD) ``vehicle`` at ``spot``;
+    pending until ``done_at``."""
 
     vehicle: str
     spot: str
@@ -102,6 +108,35 @@ class Lift:
     kind: LiftKind
     ordered_at: float
     started_at: float | None = None
+    done_at: float | None = None
+
+    @property
+    def pending(self) -> bool:
+        return self.done_at is None
+
+
+def lift_event(
+    lift: Lift | None, event: LiftEvent, vehicle: str, spot: str, load: str, now: float
+) -> Lift | None:
+    """The crane step's rule, for every home of a lift: the lift after ``event``, or
+    None when the event repeats what is already known (harmless: nothing changes).
+
+    Raises :class:`YardError` when it does not fit: no lift ordered, another vehicle,
+    spot or consignment than the one ordered, or done before it started."""
+    if lift is None:
+        raise YardError(f"no lift is ordered for vehicle {vehicle}")
+    if (lift.vehicle, lift.spot, lift.load) != (vehicle, spot, load):
+        raise YardError(
+            f"the lift ordered is {lift.kind} {lift.load} at {lift.spot} with vehicle "
+            f"{lift.vehicle}, not {load} at {spot} with vehicle {vehicle}"
+        )
+    if event is LiftEvent.STARTED:
+        return None if lift.started_at is not None else replace(lift, started_at=now)
+    if lift.done_at is not None:
+        return None
+    if lift.started_at is None:
+        raise YardError(f"lift of {load} at {spot} reported done before it started")
+    return replace(lift, done_at=now)
 
 
 @dataclass
@@ -115,8 +150,7 @@ class YardVehicle:
     load: Load | None = None
     target: str = ""  # where it was last sent
     idle_since: float = 0.0
-    lift: Lift | None = None
-    last_lift: Lift | None = None  # the last one done: its done event again is harmless
+    lift: Lift | None = None  # the last lift ordered (pending, or done)
 
     @property
     def at(self) -> str:
@@ -226,23 +260,21 @@ class Yard:
 
     def lift_started(self, vid: str, spot: str, load_id: str, now: float) -> bool:
         """The crane began the ordered lift; False if it was already known to have."""
-        v, lift = self._lift(vid, spot, load_id)
-        if lift.started_at is not None:
+        v = self._vehicle(vid)
+        lift = lift_event(v.lift, LiftEvent.STARTED, vid, spot, load_id, now)
+        if lift is None:
             return False
-        v.lift = replace(lift, started_at=now)
+        v.lift = lift
         return True
 
     def lift_done(self, vid: str, spot: str, load_id: str, now: float) -> bool:
         """The crane finished: a loaded vehicle is ready to go, an unloaded one is idle
         and its consignment delivered. False for the same event again (harmless)."""
         v = self._vehicle(vid)
-        done = v.last_lift
-        if v.lift is None and done is not None and (done.spot, done.load) == (spot, load_id):
-            return False  # a duplicate
-        v, lift = self._lift(vid, spot, load_id)
-        if lift.started_at is None:
-            raise YardError(f"lift of {load_id} at {spot} reported done before it started")
-        v.lift, v.last_lift = None, lift
+        lift = lift_event(v.lift, LiftEvent.DONE, vid, spot, load_id, now)
+        if lift is None:
+            return False
+        v.lift = lift
         if lift.kind is LiftKind.LOAD:
             v.phase = Phase.READY
         else:
@@ -382,18 +414,6 @@ class Yard:
         if v is None:
             raise YardError(f"unknown vehicle {vid!r}")
         return v
-
-    def _lift(self, vid: str, spot: str, load_id: str) -> tuple[YardVehicle, Lift]:
-        v = self._vehicle(vid)
-        lift = v.lift
-        if lift is None:
-            raise YardError(f"no lift is ordered for vehicle {vid}")
-        if (lift.spot, lift.load) != (spot, load_id):
-            raise YardError(
-                f"vehicle {vid}'s lift is {lift.kind} {lift.load} at {lift.spot}, "
-                f"not {load_id} at {spot}"
-            )
-        return v, lift
 
 
 _GONE = Standing(available=False, stopped=True)

@@ -11,7 +11,8 @@ reports settle the rest.
 A consignment's trip, driven by :meth:`ConsignmentDesk.tick` from the bound
 vehicle's reports (the same rules run in normal operation and in recovery)::
 
-    queued, bound     vehicle idle at pickup  -> loaded -> in_transit, sent to the drop
+    queued, bound     vehicle idle at pickup  -> a crane lift is ordered (once)
+    queued, lift done (the crane or a yard operator says so)     -> loaded
     loaded            vehicle idle at pickup  -> in_transit, sent to the drop
     in_transit        vehicle idle at drop    -> at_zero_line (waits for the other side)
     refused           vehicle idle at pickup  -> returned, vehicle freed
@@ -67,7 +68,8 @@ from fleet.cargo.dispatch import (
     dispatch,
     job_from_consignment,
 )
-from maps.queries import nearest_node, spot
+from fleet.yard.policy import Lift, LiftEvent, LiftKind, YardError, lift_event
+from maps.queries import nearest_node, spot, yard_spots
 from smartgate.storage.store import ConsignmentRecord, DuplicateConsignment, Store, StoreConflict
 
 if TYPE_CHECKING:
@@ -104,6 +106,10 @@ class DeskError(ValueError):
 
 class UnknownConsignment(DeskError):
     pass
+
+
+class UnknownReference(DeskError):
+    """An event naming a vehicle or loading spot the desk does not know."""
 
 
 class IntakeConflict(DeskError):
@@ -184,6 +190,9 @@ class ConsignmentDesk:
         }
         self._inspection = {
             c: {side: spot(g, side, INSPECTION_SPOT) for side in SIDES} for c, g in graphs.items()
+        }
+        self._all_loading = {
+            c: {n for s in yard_spots(g).values() for n in s} for c, g in graphs.items()
         }
         self.clock = clock
         self.recovery_timeout_s = recovery_timeout_s
@@ -362,6 +371,96 @@ class ConsignmentDesk:
             self.records.pop(cid, None)  # final: no longer the desk's business
         return rec
 
+    # -- the yard's cranes ------------------------------------------------------------
+    def lift(
+        self, cid: str, *, vehicle_id: str, spot: str, event: LiftEvent, actor: str, reason: str
+    ) -> ConsignmentRecord:
+        """A crane's (or a yard operator's) report on the lift ordered for ``cid``.
+
+        ``done`` for a loading lift makes the consignment loaded. The same report
+        again changes nothing and returns the record; one naming an unknown vehicle or
+        spot raises :class:`UnknownReference`, one that does not fit the lift ordered
+        (another vehicle, spot or consignment; done before started; none ordered)
+        raises :class:`DeskError`; either way nothing changes."""
+        with self.lock:
+            rec = self.get(cid)
+            self._known_vehicle(vehicle_id)
+            if spot not in self._all_loading.get(rec.consignment.corridor, set()):
+                raise UnknownReference(
+                    f"no loading spot {spot!r} on corridor {rec.consignment.corridor}"
+                )
+            if self._lift_after(rec, vehicle_id, spot, event) is None:
+                return rec  # a repeat: already known
+
+            def apply(r: ConsignmentRecord, now: float) -> None:
+                after = self._lift_after(r, vehicle_id, spot, event, now)
+                if after is None:
+                    return
+                self._lifted(r, after, event, now, actor, reason)
+
+            return self._change(cid, apply)
+
+    def confirm_loaded(self, cid: str, *, actor: str, reason: str) -> ConsignmentRecord:
+        """A yard operator confirms the loading the desk ordered (no crane system to
+        say it): the lift started and is done, now."""
+        with self.lock:
+            rec = self.get(cid)
+            lift = rec.lift
+            if lift is None or not lift.pending or rec.consignment.state is not S.QUEUED:
+                raise DeskError(
+                    f"consignment {cid} is {rec.consignment.state} with no loading ordered: "
+                    "its vehicle has not reached the loading spot"
+                )
+
+            def apply(r: ConsignmentRecord, now: float) -> None:
+                for event in (LiftEvent.STARTED, LiftEvent.DONE):
+                    after = self._lift_after(r, lift.vehicle, lift.spot, event, now)
+                    if after is not None:
+                        self._lifted(r, after, event, now, actor, reason)
+
+            return self._change(cid, apply)
+
+    def open_lifts(self) -> list[ConsignmentRecord]:
+        """Consignments whose lift is ordered and not yet done: the cranes' work list."""
+        with self.lock:
+            recs = [r for r in self.records.values() if r.lift is not None and r.lift.pending]
+        return sorted(recs, key=lambda r: (r.lift.ordered_at if r.lift else 0.0, r.id))
+
+    def _lift_after(
+        self,
+        rec: ConsignmentRecord,
+        vehicle_id: str,
+        spot: str,
+        event: LiftEvent,
+        now: float = 0.0,
+    ) -> Lift | None:
+        try:
+            return lift_event(rec.lift, event, vehicle_id, spot, rec.id, now)
+        except YardError as e:
+            raise DeskError(f"consignment {rec.id}: {e}") from None
+
+    def _lifted(
+        self,
+        rec: ConsignmentRecord,
+        lift: Lift,
+        event: LiftEvent,
+        now: float,
+        actor: str,
+        reason: str,
+    ) -> None:
+        rec.lift = lift
+        entry = {"event": f"lift_{event.value}", "consignment_id": rec.id, "t": now}
+        entry |= {"vehicle_id": lift.vehicle, "spot": lift.spot, "actor": actor}
+        rec.log.append(entry | {"reason": reason})
+        if event is LiftEvent.DONE and lift.kind is LiftKind.LOAD:
+            why = f"lifted onto vehicle {lift.vehicle} at {lift.spot}: {reason}"
+            self._step(rec, S.LOADED, now, actor, why)
+
+    def _known_vehicle(self, vehicle_id: str) -> None:
+        if vehicle_id in self.profiles or vehicle_id in self.fleet.snapshots():
+            return
+        raise UnknownReference(f"unknown vehicle {vehicle_id!r}")
+
     # -- reads ------------------------------------------------------------------
     def get(self, cid: str) -> ConsignmentRecord:
         with self.lock:
@@ -437,6 +536,9 @@ class ConsignmentDesk:
             self._recovered(rec.id, now, "nothing to do")
             return
         if snap.node == target:
+            if c.state is S.QUEUED and rec.lift is not None and rec.lift.pending:  # the crane
+                self._recovered(rec.id, now, f"vehicle {vid} at {target}, loading ordered")
+                return
             if c.state is not S.AT_ZERO_LINE:  # there: it waits for the other side
                 self._change(rec.id, lambda r, t: self._arrived(r, t, fleet_now))
             self._recovered(rec.id, now, f"vehicle {vid} reported at {target}")
@@ -464,7 +566,11 @@ class ConsignmentDesk:
         assert vid is not None
         drop = STOP_LINE_FOR[c.direction]
         if c.state is S.QUEUED:
-            self._step(rec, S.LOADED, now, DESK, f"lifted onto vehicle {vid} at {rec.pickup}")
+            assert rec.pickup is not None  # bound with its pickup
+            rec.lift = Lift(vid, rec.pickup, c.id, LiftKind.LOAD, now)
+            entry = {"event": "lift_ordered", "consignment_id": c.id, "t": now}
+            rec.log.append(entry | {"vehicle_id": vid, "spot": rec.pickup})
+            return  # loaded when the crane says the lift is done
         if c.state is S.LOADED:
             self._step(rec, S.IN_TRANSIT, now, DESK, f"vehicle {vid} leaves for {drop}")
             rec.log.append({"event": "consignment_sent", "consignment_id": c.id, "t": now})
@@ -622,6 +728,10 @@ class ConsignmentDesk:
     def _unbind(self, rec: ConsignmentRecord, now: float, why: str) -> None:
         if rec.vehicle_id is None:
             return
+        if rec.lift is not None and rec.lift.pending:
+            entry = {"event": "lift_cancelled", "consignment_id": rec.id, "t": now}
+            rec.log.append(entry | {"vehicle_id": rec.vehicle_id, "spot": rec.lift.spot})
+            rec.lift = None
         rec.log.append(
             {
                 "event": "consignment_unassigned",
@@ -667,6 +777,20 @@ def _named(g: nx.DiGraph, side: str, names: tuple[str, ...]) -> list[str]:
     return [n for name in names if (n := spot(g, side, name)) is not None]
 
 
+def lift_view(lift: Lift | None) -> dict[str, Any] | None:
+    """The API view of a crane lift (JSON-ready)."""
+    if lift is None:
+        return None
+    return {
+        "vehicle_id": lift.vehicle,
+        "spot": lift.spot,
+        "kind": lift.kind.value,
+        "ordered_at": lift.ordered_at,
+        "started_at": lift.started_at,
+        "done_at": lift.done_at,
+    }
+
+
 def records_view(recs: Iterable[ConsignmentRecord]) -> list[dict[str, Any]]:
     return [record_view(r) for r in recs]
 
@@ -701,6 +825,7 @@ def record_view(rec: ConsignmentRecord, *, history: bool = False) -> dict[str, A
         },
         "vehicle_id": rec.vehicle_id,
         "pickup": rec.pickup,
+        "lift": lift_view(rec.lift),
         "attention": rec.attention,
         "declared_at": c.declared_at,
         "updated_at": c.last_changed_at,

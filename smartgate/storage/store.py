@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from importlib import resources
 from typing import Any
 
@@ -59,6 +59,7 @@ from fleet.cargo.consignments import (
     LabTest,
     TransitionEvent,
 )
+from fleet.yard.policy import Lift, LiftKind
 from smartgate.storage.base import Base
 
 BASELINE_REVISION = "0001"  # the schema Store.create_all made before migrations existed
@@ -118,6 +119,8 @@ class ConsignmentRow(Base):
     vehicle_id: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
     pickup: Mapped[str | None] = mapped_column(String(64), nullable=True)
     attention: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The crane lift ordered for it (see fleet.yard.policy.Lift), pending or done.
+    lift: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class ConsignmentEventRow(Base):
@@ -157,6 +160,7 @@ class ConsignmentRecord:
     vehicle_id: str | None = None
     pickup: str | None = None
     attention: str | None = None
+    lift: Lift | None = None  # the lift ordered for it at its pickup (pending, or done)
     version: int = 0
     persisted: int = 0
     log: list[dict[str, Any]] = field(default_factory=list)  # not stored with the row
@@ -427,6 +431,7 @@ def _row_values(rec: ConsignmentRecord) -> dict[str, Any]:
         "pickup": rec.pickup,
         "attention": rec.attention,
         "priority": c.priority,  # an operator may re-prioritise it
+        "lift": _lift_json(rec.lift),
     }
 
 
@@ -481,9 +486,24 @@ def _record_from(r: ConsignmentRow, history: list[TransitionEvent]) -> Consignme
         vehicle_id=r.vehicle_id,
         pickup=r.pickup,
         attention=r.attention,
+        lift=_lift_from(r.lift),
         version=r.version,
         persisted=len(history),
     )
+
+
+def _lift_json(lift: Lift | None) -> dict[str, Any] | None:
+    if lift is None:
+        return None
+    d = asdict(lift)
+    d["kind"] = lift.kind.value
+    return d
+
+
+def _lift_from(d: dict[str, Any] | None) -> Lift | None:
+    if d is None:
+        return None
+    return Lift(**{**d, "kind": LiftKind(d["kind"])})
 
 
 # The operator features' tables: imported so Base.metadata is the whole schema.

@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from fleet.core import VehicleReport
 from maps.corridor_map import CorridorMap
 from smartgate.services.desk import attach_desk
 from smartgate.services.orchestrator import Orchestrator
@@ -145,3 +146,54 @@ def test_without_a_database_the_endpoints_say_so(
         login(c, "controller")
         is_problem(c.get(URL), 503)
         is_problem(c.post(URL, json=declaration(1)), 503)
+
+
+def test_crane_reports_load_the_consignment_and_bad_ones_are_refused(
+    tmp_path: Path, maps: dict[str, CorridorMap], graphs: dict[str, nx.DiGraph]
+) -> None:
+    """A vehicle at its loading spot gets a lift ordered; the crane's reports make it
+    loaded; reports that do not fit are 409, unknown vehicles and spots 422; every one
+    is audited."""
+    store = Store(f"sqlite:///{tmp_path}/api.db")
+    orch = attach_desk(Orchestrator(maps, graphs), store)
+    desk = orch.desk
+    assert desk is not None
+    with TestClient(create_app(orch, hasher=FAST_HASHER)) as c:
+        login(c, "controller")
+        assert c.post(URL, json=declaration(7)).status_code == 201
+        cid = "VN-2026-000007"
+        spot = desk._loading_spot(desk.get(cid).consignment)
+        assert spot is not None
+        v = orch.add_vehicle("hn_01", "huu-nghi", spot, 0.0)
+        desk.register_vehicle("hn_01", "huu-nghi", "vn-spot-P1")
+        for what in ("customs", "quarantine"):
+            c.post(f"{URL}/{cid}/{what}", json={"decision": "cleared", **NOTE})
+        one = f"{URL}/{cid}"
+        report = {"vehicle_id": "hn_01", "spot": spot, "event": "started"}
+        body = is_problem(c.post(f"{one}/lift", json=report), 409)
+        assert "no lift is ordered" in body["detail"]
+        for t in (1.0, 2.0, 3.0):  # reports, dispatch, the vehicle stands at its spot
+            orch.report(VehicleReport("hn_01", t, v.x, v.y, v.heading_rad, 0.0), t)
+            orch.tick(t)
+        lifts = c.get("/api/v1/yard/lifts").json()
+        assert [(x["consignment_id"], x["vehicle_id"], x["spot"]) for x in lifts] == [
+            (cid, "hn_01", spot)
+        ]
+        assert c.get(one).json()["lift"]["started_at"] is None
+        is_problem(c.post(f"{one}/lift", json={**report, "event": "done"}), 409)
+        is_problem(c.post(f"{one}/lift", json={**report, "vehicle_id": "hn_77"}), 422)
+        is_problem(c.post(f"{one}/lift", json={**report, "spot": "vn-spot-P1"}), 422)
+        is_problem(c.post(f"{one}/lift", json={**report, "event": "dropped"}), 422)
+        is_problem(c.post(f"{URL}/VN-2026-000099/lift", json=report), 404)
+        assert c.get(one).json()["state"] == "queued"
+        assert c.post(f"{one}/lift", json=report).json()["lift"]["started_at"] is not None
+        assert c.post(f"{one}/lift", json=report).status_code == 200  # again: harmless
+        done = c.post(f"{one}/lift", json={**report, "event": "done", "reason": "on board"})
+        got = done.json()
+        assert got["state"] == "loaded" and got["history"][-1]["actor"] == "controller"
+        assert c.get("/api/v1/yard/lifts").json() == []
+        audit = c.get("/api/v1/audit", params={"limit": 50}).json()["entries"]
+        lifts_audited = [e for e in audit if e["action"].startswith("consignment.lift")]
+        assert len(lifts_audited) == 8  # every report, refused or not
+        assert sum(e["result"] == "error" for e in lifts_audited) == 5
+    store.close()

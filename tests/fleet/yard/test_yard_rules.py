@@ -140,6 +140,7 @@ def test_crane_steps_events_and_what_they_refuse(layout: YardLayout) -> None:
     for bad in (("w", spot, "c1"), ("v", layout.spots["VN"][1], "c1"), ("v", spot, "c9")):
         with pytest.raises(YardError):
             yard.lift_started(*bad, 2.0)
+    assert v.lift is not None
     assert v.lift.started_at is None
     assert yard.lift_started("v", spot, "c1", 2.0)
     assert not yard.lift_started("v", spot, "c1", 2.5)  # the same news again
@@ -151,8 +152,11 @@ def test_crane_steps_events_and_what_they_refuse(layout: YardLayout) -> None:
     assert v.phase is Phase.READY
     yard.decide(92.0, all_standing(yard), port)
     assert port.sent == [("v", layout.staging["CN"], Priority.PERISHABLE)]
-    with pytest.raises(YardError, match="no lift"):
+    with pytest.raises(YardError, match="not c2"):
         yard.lift_done("v", spot, "c2", 93.0)  # a lift never ordered
+    yard.add_vehicle("w", C, layout.spots["VN"][1], 0.0)
+    with pytest.raises(YardError, match="no lift"):
+        yard.lift_done("w", layout.spots["VN"][1], "c1", 93.0)
 
 
 def test_arrival_at_the_far_yard_unloads_once_and_frees_the_vehicle(

@@ -14,6 +14,7 @@ from typing import Any
 from fleet.cargo.consignments import ConsignmentState
 from fleet.core import AckStatus, Command, CommandAck, ModeKind, RouteCommand
 from fleet.vehicles import VehicleReport
+from fleet.yard.policy import LiftEvent
 from maps.corridors import load_corridors
 from smartgate.link.peer import PeerRules, ReferencePeer
 from smartgate.services.desk import attach_desk
@@ -131,6 +132,22 @@ class Yard:
                 )
         self.orch.tick(self.now)
         self._deliver()
+        self._cranes()
+
+    def _cranes(self) -> None:
+        """The VN yard's cranes: each lift the desk ordered is started and done at once."""
+        for rec in self.desk.open_lifts():
+            lift = rec.lift
+            assert lift is not None
+            for event in (LiftEvent.STARTED, LiftEvent.DONE):
+                self.desk.lift(
+                    rec.id,
+                    vehicle_id=lift.vehicle,
+                    spot=lift.spot,
+                    event=event,
+                    actor="test:crane",
+                    reason="lifted",
+                )
 
     def run(
         self, until: Callable[[], bool], *, sim_s: float, wall_s: float = 60.0, what: str = ""

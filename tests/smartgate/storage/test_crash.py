@@ -110,6 +110,12 @@ def declare_and_clear(client: httpx.Client, i: int) -> int:
 
 
 def answer_the_other_side(client: httpx.Client) -> None:
+    """The world around the desk: the VN yard's cranes lift what the desk ordered, and
+    the other side takes what stands at the line."""
+    for lift in client.get("/api/v1/yard/lifts").json():
+        for event in ("started", "done"):
+            report = {k: lift[k] for k in ("vehicle_id", "spot")} | {"event": event}
+            client.post(f"/api/v1/consignments/{lift['consignment_id']}/lift", json=report)
     note = {"actor": "cn:youyiguan", "reason": "checked at km 0"}
     for c in client.get("/api/v1/consignments", params={"state": "at_zero_line"}).json():
         client.post(f"/api/v1/consignments/{c['id']}/handover", json={"accepted": True, **note})

@@ -12,13 +12,21 @@ import pytest
 from fleet.cargo.consignments import ConsignmentState as S
 from fleet.cargo.consignments import IllegalTransition, LabTest
 from fleet.cargo.dispatch import GraphTravelTimes
-from smartgate.services.desk import ConsignmentDesk, IntakeConflict
+from fleet.yard.policy import LiftEvent
+from smartgate.services.desk import (
+    ConsignmentDesk,
+    DeskError,
+    IntakeConflict,
+    UnknownConsignment,
+    UnknownReference,
+)
 from smartgate.storage.store import Store
 from tests.smartgate.storage.dbkit import DATABASES
 from tests.smartgate.storage.recordkit import YardFleet, declaration, fresh_database
 
 CUSTOMS = "customs:huu-nghi"
 QUARANTINE = "quarantine:lang-son"
+CRANE = "crane:vn-yard"
 
 
 class Clock:
@@ -58,6 +66,16 @@ def clear(desk: ConsignmentDesk, cid: str) -> None:
     desk.quarantine(cid, cleared=True, certificate=None, actor=QUARANTINE, reason="inspected")
 
 
+def crane(desk: ConsignmentDesk, cid: str, *events: LiftEvent) -> None:
+    """The yard's crane lifts what the desk ordered for ``cid`` (started, then done)."""
+    lift = desk.get(cid).lift
+    assert lift is not None and lift.pending, "no lift ordered"
+    for event in events or (LiftEvent.STARTED, LiftEvent.DONE):
+        desk.lift(
+            cid, vehicle_id=lift.vehicle, spot=lift.spot, event=event, actor=CRANE, reason="ok"
+        )
+
+
 def test_a_trip_from_declaration_to_the_other_side(
     db_url: str, graphs: dict[str, nx.DiGraph]
 ) -> None:
@@ -78,6 +96,14 @@ def test_a_trip_from_declaration_to_the_other_side(
     assert desk.get("VN-2026-000001").consignment.state is S.QUEUED
     fleet.arrive("hn_01", pickup)
     desk.tick(2.0)
+    rec = desk.get("VN-2026-000001")
+    assert rec.consignment.state is S.QUEUED  # standing there is not being loaded
+    assert rec.lift is not None and (rec.lift.vehicle, rec.lift.spot) == ("hn_01", pickup)
+    assert [r.id for r in desk.open_lifts()] == ["VN-2026-000001"]
+    crane(desk, "VN-2026-000001")
+    assert desk.get("VN-2026-000001").consignment.state is S.LOADED
+    assert desk.open_lifts() == []
+    desk.tick(2.5)
     assert desk.get("VN-2026-000001").consignment.state is S.IN_TRANSIT
     assert fleet.goal_of("hn_01") == "SL-E-zero"
     fleet.arrive("hn_01", "SL-E-zero")
@@ -183,7 +209,9 @@ def test_restart_recovers_in_flight_before_new_dispatch(
     bound = {r.vehicle_id: r for r in (desk.get("VN-2026-000001"), desk.get("VN-2026-000002"))}
     assert set(bound) == {"hn_01", "hn_02"}
     fleet.arrive("hn_01", bound["hn_01"].pickup or "")
-    desk.tick(1.0)  # hn_01's consignment is now in transit to the line
+    desk.tick(1.0)
+    crane(desk, bound["hn_01"].id)
+    desk.tick(1.5)  # hn_01's consignment is now in transit to the line
     in_transit = bound["hn_01"].id
     assert desk.get(in_transit).consignment.state is S.IN_TRANSIT
     store.close()
@@ -232,6 +260,8 @@ def test_lost_vehicle_with_goods_is_held_for_attention(
     desk.tick(0.0)
     fleet.arrive("hn_01", desk.get("VN-2026-000001").pickup or "")
     desk.tick(1.0)
+    crane(desk, "VN-2026-000001")
+    desk.tick(1.5)
     store.close()
     store = Store(url)
     fleet.set_online("hn_01", False)
@@ -252,4 +282,110 @@ def test_lost_vehicle_with_goods_is_held_for_attention(
     fleet.arrive("hn_01", "vn-spot-X1")
     desk.tick(5.0)
     assert desk.get("VN-2026-000001").vehicle_id is None
+    store.close()
+
+
+def test_loading_waits_for_the_crane_and_refuses_what_does_not_fit(
+    tmp_path: Path, graphs: dict[str, nx.DiGraph]
+) -> None:
+    url = f"sqlite:///{tmp_path}/db.sqlite"
+    store = Store(url)
+    fleet = YardFleet({"hn_01": ("huu-nghi", "vn-spot-P1"), "hn_02": ("huu-nghi", "vn-spot-P1")})
+    clock = Clock()
+    desk = make_desk(store, fleet, graphs, clock=clock)
+    cid = "VN-2026-000001"
+    desk.intake(declaration(1), actor="sw")
+    clear(desk, cid)
+    desk.tick(0.0)
+    rec = desk.get(cid)
+    vid, spot = rec.vehicle_id or "", rec.pickup or ""
+
+    def report(event: LiftEvent, **kw: str) -> None:
+        args = {"vehicle_id": vid, "spot": spot} | kw
+        desk.lift(kw.pop("cid", cid), event=event, actor=CRANE, reason="r", **args)
+
+    with pytest.raises(DeskError, match="no lift is ordered"):
+        report(LiftEvent.STARTED)  # the vehicle is still on its way
+    with pytest.raises(DeskError, match="no loading ordered"):
+        desk.confirm_loaded(cid, actor="op", reason="looks loaded")
+    fleet.arrive(vid, spot)
+    desk.tick(1.0)
+    desk.tick(2.0)  # still waiting: the lift is ordered once
+    before = desk.get(cid)
+    assert [e["event"] for e in store.events()].count("lift_ordered") == 1
+    other = "hn_02" if vid == "hn_01" else "hn_01"
+    with pytest.raises(DeskError, match="before it started"):
+        report(LiftEvent.DONE)
+    with pytest.raises(DeskError, match="not VN"):
+        report(LiftEvent.STARTED, vehicle_id=other)
+    with pytest.raises(UnknownReference, match="unknown vehicle"):
+        report(LiftEvent.STARTED, vehicle_id="hn_99")
+    with pytest.raises(UnknownReference, match="no loading spot"):
+        report(LiftEvent.STARTED, spot="vn-spot-P1")
+    with pytest.raises(UnknownConsignment):
+        desk.lift(
+            "VN-2026-999999",
+            vehicle_id=vid,
+            spot=spot,
+            event=LiftEvent.DONE,
+            actor=CRANE,
+            reason="r",
+        )
+    after = desk.get(cid)
+    assert (after.version, after.lift, after.consignment.state) == (
+        before.version,
+        before.lift,
+        S.QUEUED,
+    )  # nothing changed
+    report(LiftEvent.STARTED)
+    started = desk.get(cid)
+    report(LiftEvent.STARTED)  # the same report again: harmless
+    assert desk.get(cid).version == started.version
+    store.close()
+
+    # A restart between the two reports: the lift and its start are not forgotten.
+    store = Store(url)
+    desk = make_desk(store, fleet, graphs, clock=clock)
+    desk.tick(3.0)
+    assert desk.get(cid).lift == started.lift
+    report(LiftEvent.DONE)
+    done = desk.get(cid)
+    assert done.consignment.state is S.LOADED and done.consignment.history[-1].actor == CRANE
+    report(LiftEvent.DONE)
+    assert desk.get(cid).version == done.version  # a duplicate done changes nothing
+    kinds = [e["event"] for e in store.events()]
+    assert kinds.count("lift_started") == 1 and kinds.count("lift_done") == 1
+    store.close()
+
+
+def test_an_operator_confirms_loading_and_a_hold_cancels_the_lift(
+    tmp_path: Path, graphs: dict[str, nx.DiGraph]
+) -> None:
+    store = Store(f"sqlite:///{tmp_path}/db.sqlite")
+    fleet = YardFleet({"hn_01": ("huu-nghi", "vn-spot-P1"), "hn_02": ("huu-nghi", "vn-spot-P1")})
+    desk = make_desk(store, fleet, graphs)
+    for i in (1, 2):
+        desk.intake(declaration(i), actor="sw")
+        clear(desk, f"VN-2026-00000{i}")
+    desk.tick(0.0)
+    recs = [desk.get(f"VN-2026-00000{i}") for i in (1, 2)]
+    for r in recs:
+        fleet.arrive(r.vehicle_id or "", r.pickup or "")
+    desk.tick(1.0)
+    one = desk.confirm_loaded(recs[0].id, actor="yard-op:lan", reason="no crane feed at L2")
+    assert one.consignment.state is S.LOADED and one.lift is not None and not one.lift.pending
+    assert one.consignment.history[-1].actor == "yard-op:lan"
+    two = desk.hold(recs[1].id, actor="op", reason="seal mismatch")
+    assert two.vehicle_id is None and two.lift is None  # freed; the crane's order withdrawn
+    assert [e["event"] for e in store.events()].count("lift_cancelled") == 1
+    with pytest.raises(DeskError, match="no lift is ordered"):
+        desk.lift(
+            recs[1].id,
+            vehicle_id=recs[1].vehicle_id or "",
+            spot=recs[1].pickup or "",
+            event=LiftEvent.STARTED,
+            actor=CRANE,
+            reason="late",
+        )
+    assert desk.open_lifts() == []
     store.close()
