@@ -8,16 +8,12 @@ before any command goes out; so after a crash at any instant the database
 says at least as much as the vehicles were told, and the vehicles' own
 reports settle the rest.
 
-A consignment's trip, driven by :meth:`ConsignmentDesk.tick` from the bound
-vehicle's reports (the same rules run in normal operation and in recovery)::
-
-    queued, bound     vehicle idle at pickup  -> a crane lift is ordered (once)
-    queued, lift done (the crane or a yard operator says so)     -> loaded
-    loaded            vehicle idle at pickup  -> in_transit, sent to the drop
-    in_transit        vehicle idle at drop    -> at_zero_line (waits for the other side)
-    refused           vehicle idle at pickup  -> returned, vehicle freed
-    held after load   vehicle idle at the inspection spot -> vehicle freed (goods unloaded)
-    otherwise         vehicle idle elsewhere  -> (re)send it where it should be
+A consignment's trip is driven by :meth:`ConsignmentDesk.tick` from the bound
+vehicle's reports, by the core's trip rules (:mod:`fleet.cargo.trips`: where the
+vehicle should stand next, what happens when it stands there, a lost vehicle): the
+same rules run in normal operation and in recovery. Loading is a crane step
+(:func:`fleet.yard.policy.lift_event`): at the pickup a lift is ordered, and the
+consignment is loaded when the crane system or a yard operator reports it done.
 
 The gate: only ``queued`` consignments whose clearance is complete become dispatch
 jobs (``fleet.cargo.dispatch.job_from_consignment``), and the lifecycle refuses every
@@ -46,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import networkx as nx
 
+from fleet.cargo import trips
 from fleet.cargo.consignments import (
     Consignment,
     ConsignmentError,
@@ -59,7 +56,6 @@ from fleet.cargo.consignments import release as release_consignment
 from fleet.cargo.declarations import DeclarationError, conflicting_fields, parse_declaration
 from fleet.cargo.dispatch import (
     REEFER,
-    STOP_LINE_FOR,
     DispatchStatus,
     FleetVehicle,
     Job,
@@ -81,8 +77,7 @@ RECOVERY = "smartgate:recovery"
 LOADING_SPOTS = ("L1", "L2", "L3", "L4")  # names of the loading spots consignments get
 INSPECTION_SPOT = "X1"  # name of the spot a held consignment is unloaded at
 SIDES = ("VN", "CN")
-# Before loading, nothing is on the vehicle: a hold or a lost vehicle simply frees it.
-NOT_LOADED = frozenset({S.DECLARED, S.CLEARED, S.QUEUED})
+NOT_LOADED = trips.NOT_LOADED
 
 __all__ = [
     "ConsignmentDesk",
@@ -531,16 +526,15 @@ class ConsignmentDesk:
         if snap.busy:
             self._recovered(rec.id, now, "its vehicle is driving")
             return
-        target = self._target(rec)
+        trip = self._trip_of(rec)
+        target = trips.target(trip)
         if target is None:
             self._recovered(rec.id, now, "nothing to do")
             return
         if snap.node == target:
-            if c.state is S.QUEUED and rec.lift is not None and rec.lift.pending:  # the crane
-                self._recovered(rec.id, now, f"vehicle {vid} at {target}, loading ordered")
-                return
-            if c.state is not S.AT_ZERO_LINE:  # there: it waits for the other side
-                self._change(rec.id, lambda r, t: self._arrived(r, t, fleet_now))
+            waits = trips.waiting_there(trip)
+            if waits is None:
+                self._change(rec.id, lambda r, t: self._apply(r, t, fleet_now, trips.arrived))
             self._recovered(rec.id, now, f"vehicle {vid} reported at {target}")
             return
         sent = self._sent.get(vid)
@@ -548,50 +542,54 @@ class ConsignmentDesk:
             self._send(vid, target, fleet_now, now, why=f"{c.id} is {c.state}")
         self._recovered(rec.id, now, f"vehicle {vid} sent to {target}")
 
-    def _target(self, rec: ConsignmentRecord) -> str | None:
-        """Where the bound vehicle should stand for the consignment's next step."""
+    def _trip_of(self, rec: ConsignmentRecord) -> trips.Trip:
         c = rec.consignment
-        if c.state is S.REFUSED and rec.attention is not None:
-            return None  # refused with no way back (see handover): it holds for an operator
-        if c.state in (S.QUEUED, S.LOADED, S.REFUSED):
-            return rec.pickup
-        if c.state in (S.IN_TRANSIT, S.AT_ZERO_LINE):
-            return STOP_LINE_FOR[c.direction]
-        if c.state is S.HELD:
-            return self._inspection_spot(c)
-        return None
+        assert rec.vehicle_id is not None
+        return trips.Trip(
+            state=c.state,
+            direction=c.direction,
+            vehicle=rec.vehicle_id,
+            pickup=rec.pickup,
+            inspection=self._inspection_spot(c),
+            attention=rec.attention is not None,
+            lift_pending=rec.lift is not None and rec.lift.pending,
+        )
 
-    def _arrived(self, rec: ConsignmentRecord, now: float, fleet_now: float) -> None:
+    def _apply(
+        self,
+        rec: ConsignmentRecord,
+        now: float,
+        fleet_now: float,
+        rule: Callable[[trips.Trip], trips.Outcome],
+        actor: str = DESK,
+    ) -> None:
+        """Put a trip rule's outcome into ``rec`` (inside :meth:`_change`); the command it
+        gives goes out after the commit."""
+        out = rule(self._trip_of(rec))
         c, vid = rec.consignment, rec.vehicle_id
         assert vid is not None
-        drop = STOP_LINE_FOR[c.direction]
-        if c.state is S.QUEUED:
+        if out.attention is not None:
+            rec.attention = out.attention
+        for state, reason in out.steps:
+            self._step(rec, state, now, actor, reason)
+        if out.order_lift:
             assert rec.pickup is not None  # bound with its pickup
             rec.lift = Lift(vid, rec.pickup, c.id, LiftKind.LOAD, now)
             entry = {"event": "lift_ordered", "consignment_id": c.id, "t": now}
             rec.log.append(entry | {"vehicle_id": vid, "spot": rec.pickup})
-            return  # loaded when the crane says the lift is done
-        if c.state is S.LOADED:
-            self._step(rec, S.IN_TRANSIT, now, DESK, f"vehicle {vid} leaves for {drop}")
+        if out.send_to is not None:
+            drop = out.send_to
             rec.log.append({"event": "consignment_sent", "consignment_id": c.id, "t": now})
             self._after_commit.append(lambda: self._send(vid, drop, fleet_now, now, why=c.id))
-        elif c.state is S.IN_TRANSIT:
-            self._step(rec, S.AT_ZERO_LINE, now, DESK, f"vehicle {vid} stopped at {drop}")
-        elif c.state is S.REFUSED:
-            self._step(rec, S.RETURNED, now, DESK, f"vehicle {vid} brought it back to {rec.pickup}")
-            self._unbind(rec, now, "returned to the yard")
-        elif c.state is S.HELD:
-            self._unbind(rec, now, f"unloaded at the inspection zone ({self._inspection_spot(c)})")
+        if out.free is not None:
+            self._unbind(rec, now, out.free)
 
     def _lost(self, rec: ConsignmentRecord, now: float) -> None:
-        c, vid = rec.consignment, rec.vehicle_id
-        why = f"vehicle {vid} did not report within {self.recovery_timeout_s:g} s after a restart"
-        if c.state in NOT_LOADED:
-            self._unbind(rec, now, why + "; nothing was loaded")
-            return
-        rec.attention = why + f"; consignment was {c.state}: find the goods"
-        if c.state is not S.HELD:
-            transition(c, S.HELD, now=now, actor=RECOVERY, reason=rec.attention)
+        why = (
+            f"vehicle {rec.vehicle_id} did not report within {self.recovery_timeout_s:g} s "
+            "after a restart"
+        )
+        self._apply(rec, now, 0.0, lambda trip: trips.lost(trip, why), actor=RECOVERY)
 
     def _recovery_timed_out(self, now: float) -> bool:
         start = self._recovery_started
