@@ -31,6 +31,10 @@ LANE_PER_HOUR = 3600.0 / (SPACING_M / LANE_SPEED_MPS)  # one direction, free flo
 TARGET_PER_DAY = {"huu-nghi": 3500.0, "tan-thanh": 2500.0}
 
 
+# Vehicle time on an empty battery above which energy, whatever else, bounds the day.
+EMPTY_BINDS = 0.01
+
+
 def build_report(
     sim: SimResult,
     trace: TraceReport | None,
@@ -98,9 +102,21 @@ def build_report(
             # time queued for a bay is the bays' limit, not the fleet's
             "vehicles": c["vehicle_working_share"] - c["vehicle_bay_wait_share"],
         }
+        if c["battery_empty_share"] > 0.0:
+            out["notes"].append(
+                f"{corridor}: vehicles drove {c['battery_empty_share']:.0%} of their time on an "
+                f"empty battery ({c['energy_kwh_per_vehicle_day']:.0f} kWh a vehicle a day): "
+                "nothing charges them in this simulation yet, so the figures are an upper bound"
+            )
         demand = c["consignments"]
         backlog = sum(waiting_end.values())
-        if demand and backlog <= 0.05 * demand:
+        if c["battery_empty_share"] > EMPTY_BINDS:
+            binding = "energy"
+            why = (
+                f"vehicles drove {c['battery_empty_share']:.0%} of their time on an empty "
+                "battery: the day needs more charging than the yards give"
+            )
+        elif demand and backlog <= 0.05 * demand:
             binding = "demand"
             why = f"only {backlog} cleared consignments left waiting of {demand}: supply keeps up"
         else:
@@ -174,6 +190,9 @@ def render_html(report: dict[str, Any]) -> str:
         f"<p>{report['sim_s'] / 3600:.1f} simulated hours in {report['wall_s']:.1f} s wall "
         f"({(report['real_time_factor'] or 0):.0f}x real time), seed {report['seed']}.</p>",
     ]
+    parts.append(
+        "<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in report.get("notes", [])) + "</ul>"
+    )
     tc = report.get("trace_check")
     if tc is not None:
         parts.append(
@@ -187,7 +206,9 @@ def render_html(report: dict[str, Any]) -> str:
             f"<b>{c['crossings_per_day']:.0f}/day</b> against a target of "
             f"{c['target_per_day']:.0f}/day with {c['vehicles']} vehicles. "
             f"Binding resource: <b>{html.escape(c['binding_resource'])}</b> "
-            f"({html.escape(c['binding_why'])}).</p>"
+            f"({html.escape(c['binding_why'])}). Energy: "
+            f"{c['energy_kwh_per_vehicle_day']:.0f} kWh a vehicle a day, "
+            f"{c['battery_empty_share']:.0%} of vehicle time on an empty battery.</p>"
         )
         fig, ax = plt.subplots(1, 2, figsize=(11, 3.2))
         hrs = list(range(len(c["crossings_per_hour"])))

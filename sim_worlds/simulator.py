@@ -45,13 +45,14 @@ from fleet.yard.layout import YardLayout
 from fleet.yard.policy import Lift, LiftKind, Load, Phase, Standing, Yard, YardRules, YardVehicle
 from maps.lane_graph import edge_attrs, edges_with, node_attrs
 from maps.queries import spots as spots_of
-from vehicle.brain import SENSOR_RANGE_M, VehicleBrain
+from vehicle.brain import BATTERY_KWH, SENSOR_RANGE_M, VehicleBrain
 from vehicle.kinematics import KinematicVehicle
 
 TRACE_HEADER = "t_s,vehicle_id,lane_id,s_m,x_m,y_m,speed_mps"
 HANDOFF_REQUEST_M = 150.0  # the handoff is requested this far before the zero line
 HANDOFF_ZONE_M = 40.0  # the maps' handoff zone reaches this far before the zero line
 STAGING_QUEUE_M = 200.0  # a vehicle stopped this close to its staging point queues for a bay
+CHARGER_REACH_M = 3.0  # a vehicle standing this close to a charging spot is plugged in
 RETRY_ACCEPT_S = 5.0
 
 GOODS: dict[str, tuple[float, float, float, Priority]] = {
@@ -119,6 +120,14 @@ class SimConfig:
     peer_delay_s: tuple[float, float] = (2.0, 6.0)  # the other side answers within
     clearance_scale: float = 1.0  # multiplies mean clearance times
     yard_rules: YardRules = field(default_factory=YardRules)
+    # Energy. With ``charging`` on, vehicles report their state of charge to the yard,
+    # which sends low empty ones to the charging spots, where chargers of ``charger_kw``
+    # fill them. Off by default, as in every published figure so far: the maps' yards
+    # have one charger a side, far too few for the fleets the sweep sizes (see
+    # docs/simulation.md, "Energy"); the day's summary says how long vehicles drove on
+    # an empty battery (the vehicle model does not stop them).
+    charging: bool = False
+    charger_kw: float = 150.0
 
 
 @dataclass
@@ -148,6 +157,7 @@ class SimVehicle:
     idle_s: float = 0.0  # standing empty with nothing to do
     zero_wait_s: float = 0.0  # standing at the zero line before the current crossing
     bay_wait_s: float = 0.0  # standing in the queue at a staging point, waiting for a bay
+    empty_s: float = 0.0  # with an empty battery (nothing charges vehicles yet)
     moving_s: float = 0.0
     lane_id: str = ""
     lane_s: float = 0.0
@@ -195,6 +205,9 @@ class VehicleTally:
     idle_s: float
     moving_s: float
     bay_wait_s: float
+    energy_kwh: float = 0.0  # drawn from the battery, or that an empty one could not give
+    empty_s: float = 0.0  # time with an empty battery
+    battery_soc: float = 1.0  # at the end
 
 
 # Stats lists that are time series (time first): merged in time order.
@@ -265,6 +278,14 @@ class SimResult:
                 - sum(v.idle_s for v in vs) / max(self.t * len(vs), 1e-9),
                 "vehicle_bay_wait_share": sum(v.bay_wait_s for v in vs)
                 / max(self.t * len(vs), 1e-9),
+                # Energy: nothing charges the vehicles yet (issue 21), so these say how far
+                # from real the day is: kWh a vehicle needs a day, and the share of vehicle
+                # time driven on an empty battery (the brain does not stop the vehicle).
+                "energy_kwh_per_vehicle_day": sum(v.energy_kwh for v in vs)
+                / max(len(vs), 1)
+                / max(hours / 24, 1e-9),
+                "battery_empty_share": sum(v.empty_s for v in vs) / max(self.t * len(vs), 1e-9),
+                "battery_soc_min": min((v.battery_soc for v in vs), default=1.0),
                 "crane_busy_share": cranes,
                 "handoff_occupied_share": self.stats.handoff_occupied_s.get(corridor, 0.0)
                 / max(self.t, 1e-9),
@@ -347,6 +368,16 @@ class Simulator:
         self.layouts = {c: YardLayout.from_graph(c, g) for c, g in self.graphs.items()}
         self.spots = {
             c: {s: list(x) for s, x in lay.spots.items()} for c, lay in self.layouts.items()
+        }
+        self._chargers = {
+            c: [
+                (node_attrs(g, n)["x"], node_attrs(g, n)["y"])
+                for n in (
+                    *self.layouts[c].chargers.get("VN", ()),
+                    *self.layouts[c].chargers.get("CN", ()),
+                )
+            ]
+            for c, g in self.graphs.items()
         }
         self.staging_nodes = {
             (c, n) for c, lay in self.layouts.items() for n in lay.staging.values()
@@ -575,6 +606,10 @@ class Simulator:
                 self._track_lane(sv)
                 if m.v > 0.05:
                     sv.moving_s += dt
+                if b.battery_soc <= 0.0:
+                    sv.empty_s += dt
+                if self.cfg.charging and m.v < 0.05:
+                    self._charge(sv, dt)
                 if sv.cargo is not None or sv.phase in ("loading", "unloading"):
                     sv.busy_s += dt
                 elif sv.phase == "idle":
@@ -594,6 +629,15 @@ class Simulator:
                 continue
             if self.yard.arrived(e.vehicle_id, e.goal, t, self._port):
                 self._arrived(self.vehicles[e.vehicle_id])
+
+    def _charge(self, sv: SimVehicle, dt: float) -> None:
+        """A vehicle standing at a charger charges (the charger's power, to full)."""
+        m = sv.model
+        for x, y in self._chargers[sv.corridor]:
+            if (m.x - x) ** 2 + (m.y - y) ** 2 <= CHARGER_REACH_M**2:
+                kwh = self.cfg.charger_kw * dt / 3600.0
+                sv.brain.battery_soc = min(1.0, sv.brain.battery_soc + kwh / BATTERY_KWH)
+                return
 
     def _report_due(self, t: float) -> bool:
         """State reports go out every ``report_every_s`` (the orchestrator marks a vehicle
@@ -777,8 +821,13 @@ class Simulator:
 
     def _yard(self, t: float, period: float) -> None:
         self._world_events(t)
+        charging = self.cfg.charging
         standing = {
-            vid: Standing(available=not (sv.broken or sv.comms_lost), stopped=sv.model.v < 0.1)
+            vid: Standing(
+                available=not (sv.broken or sv.comms_lost),
+                stopped=sv.model.v < 0.1,
+                soc=sv.brain.battery_soc if charging else None,
+            )
             for vid, sv in self.vehicles.items()
         }
         self.yard.decide(t, standing, self._port)
@@ -921,7 +970,15 @@ class Simulator:
             corridors=tuple(self.graphs),
             vehicles={
                 vid: VehicleTally(
-                    vid, sv.corridor, sv.busy_s, sv.idle_s, sv.moving_s, sv.bay_wait_s
+                    vid,
+                    sv.corridor,
+                    sv.busy_s,
+                    sv.idle_s,
+                    sv.moving_s,
+                    sv.bay_wait_s,
+                    sv.brain.energy_used_kwh,
+                    sv.empty_s,
+                    sv.brain.battery_soc,
                 )
                 for vid, sv in self.vehicles.items()
             },

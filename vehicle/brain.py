@@ -93,6 +93,7 @@ class VehicleBrain:
         self.mode = VehicleMode.IDLE
         self.cmd_speed = 0.0
         self.battery_soc = battery_soc
+        self.energy_used_kwh = 0.0  # drawn since start, also what an empty battery could not give
         self.obstacle_stop = False  # the sensor made it stop at the last control step
         self._steer_key: tuple[int, float, float, float, float] | None = None
         self._steer_last: Any = None
@@ -301,6 +302,7 @@ class VehicleBrain:
 
     def _drain_battery(self, v: float, dt: float) -> None:
         kwh = abs(v) * dt / 1000.0 * CONSUMPTION_KWH_PER_KM + AUX_KW * dt / 3600.0
+        self.energy_used_kwh += kwh
         self.battery_soc = max(0.0, self.battery_soc - kwh / BATTERY_KWH)
 
     # -- state ----------------------------------------------------------------

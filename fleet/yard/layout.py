@@ -15,11 +15,12 @@ only the staging points are named, as the yard's operators choose them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import networkx as nx
 
 from maps.lane_graph import edge_attrs, node_attrs
+from maps.queries import spots as spots_of
 from maps.queries import yard_spots
 
 SIDES = ("VN", "CN")
@@ -38,12 +39,14 @@ class LayoutError(ValueError):
 class YardLayout:
     """One corridor's yards: ``spots[side]`` loading spots (sorted), ``staging[side]``
     the node where vehicles bound for that side queue for a bay, ``leads_to`` the side
-    each node belongs to, or, on a guide lane, the side the lane leads to."""
+    each node belongs to, or, on a guide lane, the side the lane leads to; ``chargers[side]``
+    the charging spots (one vehicle each)."""
 
     corridor: str
     spots: Mapping[str, tuple[str, ...]]
     staging: Mapping[str, str]
     leads_to: Mapping[str, str]
+    chargers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
     def from_graph(
@@ -66,7 +69,8 @@ class YardLayout:
             leads[n] = _leads_to(g, n)
         for side, node in stage.items():
             leads[node] = side
-        return cls(corridor, spots, stage, leads)
+        chargers = {side: tuple(spots_of(g, "charging", side)) for side in SIDES}
+        return cls(corridor, spots, stage, leads, chargers)
 
     def side_of(self, node: str) -> str:
         """The yard ``node`` is in, or the one the guide lane it is on leads to."""

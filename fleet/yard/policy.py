@@ -41,6 +41,7 @@ in with every call, vehicles are decided in id order, nothing reads a clock.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -48,6 +49,8 @@ from typing import Protocol
 
 from fleet.traffic.planner import Priority
 from fleet.yard.layout import OTHER_SIDE, SIDES, YardLayout
+
+MAX_DECISIONS = 10_000
 
 
 class YardError(ValueError):
@@ -61,6 +64,7 @@ class Phase(StrEnum):
     READY = "ready"  # loaded, waiting to be sent across
     UNLOADING = "unloading"  # a lift off it is ordered or under way
     DRIVING = "driving"  # sent to ``target``
+    CHARGING = "charging"  # standing at a charger until charged
 
 
 class LiftKind(StrEnum):
@@ -163,6 +167,8 @@ class YardRules:
     bay_places: int = 2  # a loading bay holds the vehicle at the spot and one behind it
     empty_run_after_s: float = 60.0  # an empty vehicle waits this long before going empty
     cargo_lookahead_s: float = 600.0  # cargo ready within this counts for an empty run
+    charge_below: float = 0.25  # an empty idle vehicle below this state of charge charges
+    charge_until: float = 0.9  # and stays at the charger until this
 
 
 @dataclass(frozen=True)
@@ -171,6 +177,7 @@ class Standing:
 
     available: bool = True  # reporting, not broken down, not isolated
     stopped: bool = True  # standing still (for the staging queue)
+    soc: float | None = None  # battery state of charge 0..1, if it reports one
 
 
 class YardPort(Protocol):
@@ -206,7 +213,8 @@ class Yard:
     waiting: dict[tuple[str, str], list[Load]] = field(default_factory=dict)  # (corridor, side)
     # (corridor, spot) -> when its crane expects to end its last ordered lift
     crane_free: dict[tuple[str, str], float] = field(default_factory=dict)
-    decisions: list[Decision] = field(default_factory=list)  # since the caller last took them
+    # Since the caller last took them; the oldest go first if nobody does.
+    decisions: deque[Decision] = field(default_factory=lambda: deque(maxlen=MAX_DECISIONS))
     standing: Mapping[str, Standing] = field(default_factory=dict)  # as of the last round
 
     # -- the world's events ----------------------------------------------------
@@ -253,7 +261,9 @@ class Yard:
             return False
         v.node, v.phase, v.idle_since = node, Phase.IDLE, now
         lay = self.layouts[v.corridor]
-        if v.load is not None and lay.is_spot(node, lay.side_of(node)):
+        if v.load is None and node in lay.chargers.get(lay.side_of(node), ()):
+            v.phase = Phase.CHARGING
+        elif v.load is not None and lay.is_spot(node, lay.side_of(node)):
             self._order(v, Lift(vid, node, v.load.id, LiftKind.UNLOAD, now), now, port)
             v.phase = Phase.UNLOADING
         return True
@@ -288,7 +298,20 @@ class Yard:
         self.standing = fleet
         for vid in sorted(self.vehicles):
             v = self.vehicles[vid]
-            if not fleet.get(vid, _GONE).available:
+            seen = fleet.get(vid, _GONE)
+            if not seen.available:
+                continue
+            if v.phase is Phase.CHARGING:
+                if seen.soc is not None and seen.soc < self.rules.charge_until:
+                    continue
+                v.phase, v.idle_since = Phase.IDLE, now
+            low = seen.soc is not None and seen.soc < self.rules.charge_below
+            if (
+                v.phase is Phase.IDLE
+                and v.load is None
+                and low
+                and self._charge(v, seen, now, port)
+            ):
                 continue
             if v.phase is Phase.IDLE:
                 self._take_cargo(v, now, port)
@@ -297,7 +320,8 @@ class Yard:
 
     def take_decisions(self) -> list[Decision]:
         """The decisions since the last call (for a log; the yard forgets them)."""
-        out, self.decisions = self.decisions, []
+        out = list(self.decisions)
+        self.decisions.clear()
         return out
 
     # -- queries -----------------------------------------------------------------
@@ -395,6 +419,21 @@ class Yard:
             return
         v.target, v.phase = goal, Phase.DRIVING
         self.decisions.append(Decision(now, v.id, "send", goal, why))
+
+    def _charge(self, v: YardVehicle, seen: Standing, now: float, port: YardPort) -> bool:
+        """Send an empty idle vehicle with a low battery to a free charger on its side;
+        False if none is free (it goes on working, and asks again next round)."""
+        lay = self.layouts[v.corridor]
+        side = lay.side_of(v.node)
+        free = [c for c in lay.chargers.get(side, ()) if self.claims(v.corridor, c) == 0]
+        if not free:
+            return False
+        if not port.send_to(v.id, free[0], Priority.STANDARD, now):
+            return False
+        v.target, v.phase = free[0], Phase.DRIVING
+        why = f"battery at {seen.soc:.0%}, below {self.rules.charge_below:.0%}: charges"
+        self.decisions.append(Decision(now, v.id, "send", free[0], why))
+        return True
 
     def _order(self, v: YardVehicle, lift: Lift, now: float, port: YardPort, why: str = "") -> None:
         v.lift = lift

@@ -198,11 +198,18 @@ def sweep(
             "found": lo,
             "crossings_per_day": cr["crossings_per_day"],
             "binding_resource": cr["binding_resource"],
+            "energy_kwh_per_vehicle_day": cr["energy_kwh_per_vehicle_day"],
+            "battery_empty_share": cr["battery_empty_share"],
             "collisions": check.collisions if check else None,
             "headway_violations": check.headway_violations if check else None,
             "runs": runs,
         }
         typer.echo(f"{c}: smallest fleet {lo} ({cr['crossings_per_day']:.0f}/day)")
+        if cr["battery_empty_share"] > 0:
+            typer.echo(
+                f"{c}: but its vehicles drove {cr['battery_empty_share']:.0%} of the time on an "
+                "empty battery: nothing charges them in the simulation yet (an upper bound)"
+            )
     (report / "sweep.json").write_text(json.dumps(results, indent=1))
     typer.echo(json.dumps(results))
 

@@ -309,3 +309,34 @@ def test_random_days_never_overfill_a_bay(layout: YardLayout) -> None:
             for sp in (*layout.spots["VN"], *layout.spots["CN"]):
                 assert yard.claims(C, sp) <= yard.rules.bay_places, (seed, r, sp)
         assert len(port.lifts) > 20 and len(port.sent) > 50  # the days did move
+
+
+def test_a_low_empty_vehicle_charges_until_charged_then_rejoins(layout: YardLayout) -> None:
+    yard, port = Yard({C: layout}, YardRules(charge_below=0.25, charge_until=0.9)), Port()
+    charger = layout.chargers["VN"][0]
+    yard.add_vehicle("v", C, layout.spots["VN"][0], 0.0)
+    yard.add_vehicle("w", C, layout.spots["VN"][1], 0.0)
+    yard.add_vehicle("x", C, layout.spots["VN"][2], 0.0)
+    yard.vehicles["x"].load = load(5, "CN")  # loaded: it finishes its trip first
+    yard.vehicles["x"].phase = Phase.READY
+    yard.arrive(load(1))
+    low = Standing(soc=0.2)
+    yard.decide(1.0, all_standing(yard, v=low, w=low, x=low), port)
+    assert ("v", charger, Priority.STANDARD) in port.sent  # the first to the charger
+    assert ("x", layout.staging["CN"], Priority.STANDARD) in port.sent
+    assert [lf.vehicle for lf in port.lifts] == ["w"]  # no charger free: it works on
+    assert "below 25%" in next(d.why for d in yard.take_decisions() if d.vehicle == "v")
+    assert yard.arrived("v", charger, 100.0, port)
+    assert yard.vehicles["v"].phase is Phase.CHARGING
+    yard.decide(200.0, all_standing(yard, v=Standing(soc=0.6)), port)
+    assert yard.vehicles["v"].phase is Phase.CHARGING  # not charged yet: stays plugged in
+    n = len(port.sent)
+    yard.decide(900.0, all_standing(yard, v=Standing(soc=0.92)), port)
+    assert port.sent[n:] == [("v", layout.staging["VN"], Priority.STANDARD)]
+
+
+def test_without_a_reported_charge_nobody_is_sent_to_charge(layout: YardLayout) -> None:
+    yard, port = Yard({C: layout}), Port()
+    yard.add_vehicle("v", C, layout.staging["VN"], 0.0)
+    yard.decide(1.0, all_standing(yard), port)  # soc unknown
+    assert port.sent == [("v", layout.spots["VN"][0], Priority.STANDARD)]

@@ -46,6 +46,7 @@ def test_simulate_writes_trace_json_and_html(tmp_path: Path) -> None:
         "loading_bays",
         "vehicles",
         "demand",
+        "energy",
     }
     assert rep["trace_check"]["collisions"] == 0
     page = (out / "report.html").read_text()
