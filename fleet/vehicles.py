@@ -21,6 +21,11 @@ class VehicleParams:
     max_accel_mps2: float = 1.0
     max_decel_mps2: float = 3.0
     max_steer_rad: float = 0.6
+    # Energy: the vehicle model drains its battery with these, the fleet registry's
+    # defaults (what the dispatcher checks a trip's energy against) are these.
+    battery_kwh: float = 60.0  # usable
+    consumption_kwh_per_km: float = 1.8  # driving, loaded or not
+    aux_kw: float = 2.0  # controller, sensors, reefer unit standby
 
 
 GUIDE_VEHICLE = VehicleParams()  # the gate's guide vehicles

@@ -28,16 +28,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from fleet.core import AckStatus, ModeKind, RouteCommand
-from fleet.vehicles import VehicleMode, VehicleReport
+from fleet.vehicles import GUIDE_VEHICLE, VehicleMode, VehicleReport
 from vehicle.path_follower import COMFORT_DECEL_MPS2, PathFollower
 
 ZERO_LINE_MARGIN_M = 1.0  # the front stops this far before the zero line without a handoff
 RESERVATION_MARGIN_M = 1.0  # and aims to stop this far before the end of its reservation
 OBSTACLE_MARGIN_M = 3.0  # stop this far short of an obstacle the sensor sees
 SENSOR_RANGE_M = 40.0
-BATTERY_KWH = 60.0
-CONSUMPTION_KWH_PER_KM = 1.8
-AUX_KW = 2.0  # controller, sensors, reefer unit standby
+BATTERY_KWH = GUIDE_VEHICLE.battery_kwh
+CONSUMPTION_KWH_PER_KM = GUIDE_VEHICLE.consumption_kwh_per_km
+AUX_KW = GUIDE_VEHICLE.aux_kw
 BATTERY_LOW = 0.2
 
 

@@ -64,6 +64,7 @@ from fleet.cargo.dispatch import (
     dispatch,
     job_from_consignment,
 )
+from fleet.vehicles import GUIDE_VEHICLE
 from fleet.yard.policy import Lift, LiftEvent, LiftKind, YardError, lift_event
 from maps.queries import nearest_node, spot, yard_spots
 from smartgate.storage.store import ConsignmentRecord, DuplicateConsignment, Store, StoreConflict
@@ -147,8 +148,8 @@ class VehicleProfile:
     charging_node: str
     capabilities: frozenset[str] = frozenset({REEFER})
     battery_soc: float = 1.0
-    battery_kwh: float = 200.0
-    consumption_kwh_per_km: float = 1.2
+    battery_kwh: float = GUIDE_VEHICLE.battery_kwh
+    consumption_kwh_per_km: float = GUIDE_VEHICLE.consumption_kwh_per_km
 
 
 @dataclass(frozen=True)
@@ -219,8 +220,9 @@ class ConsignmentDesk:
                         charging_node=row.charging_node,
                         capabilities=frozenset(row.capabilities or ()),
                         battery_soc=row.battery_soc if row.battery_soc is not None else 1.0,
-                        battery_kwh=row.battery_kwh or 200.0,
-                        consumption_kwh_per_km=row.consumption_kwh_per_km or 1.2,
+                        battery_kwh=row.battery_kwh or GUIDE_VEHICLE.battery_kwh,
+                        consumption_kwh_per_km=row.consumption_kwh_per_km
+                        or GUIDE_VEHICLE.consumption_kwh_per_km,
                     )
 
     def register_vehicle(
