@@ -42,7 +42,7 @@ in with every call, vehicles are decided in id order, nothing reads a clock.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Protocol
@@ -332,13 +332,13 @@ class Yard:
     def free_spot(self, corridor: str, side: str) -> str | None:
         """The loading spot on ``side`` with the fewest vehicles at or bound for it, if
         its bay has room (then the crane free first, then by name)."""
-        best: tuple[int, float, str] | None = None
-        for spot in self.layouts[corridor].spots[side]:
-            n = self.claims(corridor, spot)
-            if n < self.rules.bay_places:
-                key = (n, self.crane_free.get((corridor, spot), 0.0), spot)
-                best = key if best is None or key < best else best
-        return None if best is None else best[2]
+        spots = self.layouts[corridor].spots[side]
+        return choose_spot(
+            spots,
+            {s: self.claims(corridor, s) for s in spots},
+            self.rules.bay_places,
+            {s: self.crane_free.get((corridor, s), 0.0) for s in spots},
+        )
 
     def loaded_queued(self, corridor: str, side: str) -> bool:
         """Does a loaded vehicle stand queued for ``side``'s bays (at the staging point,
@@ -453,6 +453,24 @@ class Yard:
         if v is None:
             raise YardError(f"unknown vehicle {vid!r}")
         return v
+
+
+def choose_spot(
+    spots: Sequence[str],
+    claims: Mapping[str, int],
+    bay_places: int,
+    crane_free: Mapping[str, float] | None = None,
+) -> str | None:
+    """The bay rule: of ``spots``, one whose bay has room (fewer than ``bay_places``
+    vehicles standing at it or bound for it, ``claims``), with the fewest claims, then
+    the crane free first, then by name; None if every bay is full."""
+    best: tuple[int, float, str] | None = None
+    for spot in spots:
+        n = claims.get(spot, 0)
+        if n < bay_places:
+            key = (n, (crane_free or {}).get(spot, 0.0), spot)
+            best = key if best is None or key < best else best
+    return None if best is None else best[2]
 
 
 _GONE = Standing(available=False, stopped=True)

@@ -34,7 +34,6 @@ import csv
 import json
 import threading
 import time
-import zlib
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,12 +49,14 @@ from fleet.cargo.consignments import (
     Direction,
     LabTest,
     clearance_problems,
+    priority_key,
     transition,
 )
 from fleet.cargo.consignments import release as release_consignment
 from fleet.cargo.declarations import DeclarationError, conflicting_fields, parse_declaration
 from fleet.cargo.dispatch import (
     REEFER,
+    Assignment,
     DispatchStatus,
     FleetVehicle,
     Job,
@@ -65,7 +66,15 @@ from fleet.cargo.dispatch import (
     job_from_consignment,
 )
 from fleet.vehicles import GUIDE_VEHICLE
-from fleet.yard.policy import Lift, LiftEvent, LiftKind, YardError, lift_event
+from fleet.yard.policy import (
+    Lift,
+    LiftEvent,
+    LiftKind,
+    YardError,
+    YardRules,
+    choose_spot,
+    lift_event,
+)
 from maps.queries import nearest_node, spot, yard_spots
 from smartgate.storage.store import ConsignmentRecord, DuplicateConsignment, Store, StoreConflict
 
@@ -75,7 +84,6 @@ if TYPE_CHECKING:
 S = ConsignmentState
 DESK = "smartgate:desk"
 RECOVERY = "smartgate:recovery"
-LOADING_SPOTS = ("L1", "L2", "L3", "L4")  # names of the loading spots consignments get
 INSPECTION_SPOT = "X1"  # name of the spot a held consignment is unloaded at
 SIDES = ("VN", "CN")
 NOT_LOADED = trips.NOT_LOADED
@@ -180,10 +188,12 @@ class ConsignmentDesk:
         self.fleet = fleet
         self.travel = travel
         self.corridors = frozenset(corridors)
-        # Corridor -> side ("VN", "CN") -> spots, found by name once (the graphs are fixed).
+        # Corridor -> side ("VN", "CN") -> loading spots (the graphs are fixed).
         self._loading = {
-            c: {side: _named(g, side, LOADING_SPOTS) for side in SIDES} for c, g in graphs.items()
+            c: {side: tuple(spots) for side, spots in yard_spots(g).items()}
+            for c, g in graphs.items()
         }
+        self.bay_places = YardRules().bay_places
         self._inspection = {
             c: {side: spot(g, side, INSPECTION_SPOT) for side in SIDES} for c, g in graphs.items()
         }
@@ -626,24 +636,60 @@ class ConsignmentDesk:
                     status=DispatchStatus.IDLE,
                 )
             )
-        jobs: list[Job] = []
-        pickups: dict[str, str] = {}
-        for rec in self.records.values():
-            c = rec.consignment
-            if c.state is not S.QUEUED or rec.vehicle_id is not None:
-                continue
-            pickup = rec.pickup or self._loading_spot(c)
-            if pickup is None:
-                continue
-            try:
-                jobs.append(job_from_consignment(c, pickup))  # the gate: cleared and queued only
-            except NotDispatchable:
-                continue
-            pickups[c.id] = pickup
-        if not vehicles or not jobs:
+        if not vehicles:
             return
-        plan = dispatch(vehicles, jobs, self.travel, self.clock())
-        for a in plan.assignments:
+        pickups: dict[str, str] = {}
+        waiting = sorted(
+            (
+                r
+                for r in self.records.values()
+                if r.consignment.state is S.QUEUED and r.vehicle_id is None
+            ),
+            key=lambda r: priority_key(r.consignment),  # best first
+        )
+        assignments: list[Assignment] = []
+        # A vehicle idle at a loading spot loads there (the yard's rule): the dispatcher
+        # chooses, among what waits on that side, what it may take (tiers, capability,
+        # battery), with that spot as the pickup.
+        free_vehicles = []
+        for v in vehicles:
+            side = self._side_of_spot(v.corridor, v.node)
+            taken = {a.job_id for a in assignments}
+            here = [
+                job
+                for r in waiting
+                if r.id not in taken
+                and r.consignment.corridor == v.corridor
+                and self._side(r.consignment) == side
+                and (job := _job(r.consignment, v.node)) is not None
+            ]
+            plan = dispatch([v], here, self.travel, self.clock()) if side and here else None
+            if plan is not None and plan.assignments:
+                assignments.append(plan.assignments[0])
+                pickups[plan.assignments[0].job_id] = v.node
+            else:
+                free_vehicles.append(v)
+        # The others are sent to a bay by the bay rule (never a full bay), best job first:
+        # when the bays are full it is the last ones that wait.
+        claims = self._bay_claims(snaps)
+        jobs: list[Job] = []
+        for rec in waiting:
+            c = rec.consignment
+            if rec.id in pickups:
+                continue
+            places = claims.setdefault(c.corridor, {})
+            pickup = choose_spot(
+                self.loading_spots(c.corridor, self._side(c)), places, self.bay_places
+            )
+            job = _job(c, pickup) if pickup is not None else None
+            if pickup is None or job is None:
+                continue  # every loading bay on its side is full, or it may not go
+            jobs.append(job)
+            places[pickup] = places.get(pickup, 0) + 1  # held for it while dispatching
+            pickups[c.id] = pickup
+        if jobs and free_vehicles:
+            assignments += dispatch(free_vehicles, jobs, self.travel, self.clock()).assignments
+        for a in assignments:
             now = self.clock()
 
             def bind(rec: ConsignmentRecord, t: float, a: Any = a) -> None:
@@ -760,21 +806,42 @@ class ConsignmentDesk:
         """The consignment's origin side, as the map names it."""
         return "VN" if c.direction is Direction.EXPORT else "CN"
 
-    def _loading_spot(self, c: Consignment) -> str | None:
-        """A loading spot on the consignment's origin side, spread by a stable hash of its id."""
-        spots = self._loading.get(c.corridor, {}).get(self._side(c), [])
-        if not spots:
-            return None
-        return spots[zlib.crc32(c.id.encode()) % len(spots)]
+    def _side_of_spot(self, corridor: str, node: str) -> str | None:
+        """The side whose loading spot ``node`` is, if it is one."""
+        for side, spots in self._loading.get(corridor, {}).items():
+            if node in spots:
+                return side
+        return None
+
+    def loading_spots(self, corridor: str, side: str) -> tuple[str, ...]:
+        """The loading spots of ``corridor``'s ``side`` yard ("VN", "CN")."""
+        return self._loading.get(corridor, {}).get(side, ())
+
+    def _bay_claims(self, snaps: Mapping[str, VehicleSnapshot]) -> dict[str, dict[str, int]]:
+        """Corridor -> loading spot -> vehicles standing there or bound there to load."""
+        at: dict[tuple[str, str], set[str]] = {}
+        for s in snaps.values():
+            if s.node is not None and s.node in self._all_loading.get(s.corridor, ()):
+                at.setdefault((s.corridor, s.node), set()).add(s.id)
+        for r in self.records.values():
+            c = r.consignment
+            if r.vehicle_id is not None and r.pickup is not None and c.state is S.QUEUED:
+                at.setdefault((c.corridor, r.pickup), set()).add(r.vehicle_id)
+        out: dict[str, dict[str, int]] = {}
+        for (corridor, node), vids in at.items():
+            out.setdefault(corridor, {})[node] = len(vids)
+        return out
 
     def _inspection_spot(self, c: Consignment) -> str | None:
         return self._inspection.get(c.corridor, {}).get(self._side(c))
 
 
-def _named(g: nx.DiGraph, side: str, names: tuple[str, ...]) -> list[str]:
-    """The spots called ``names`` on ``side`` that the map has, in that order (found by
-    their attributes, whatever their ids)."""
-    return [n for name in names if (n := spot(g, side, name)) is not None]
+def _job(c: Consignment, pickup: str) -> Job | None:
+    """The dispatch job of a queued, cleared consignment; None if it may not go."""
+    try:
+        return job_from_consignment(c, pickup)  # the gate: cleared and queued only
+    except NotDispatchable:
+        return None
 
 
 def lift_view(lift: Lift | None) -> dict[str, Any] | None:

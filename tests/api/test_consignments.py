@@ -162,8 +162,7 @@ def test_crane_reports_load_the_consignment_and_bad_ones_are_refused(
         login(c, "controller")
         assert c.post(URL, json=declaration(7)).status_code == 201
         cid = "VN-2026-000007"
-        spot = desk._loading_spot(desk.get(cid).consignment)
-        assert spot is not None
+        spot = desk.loading_spots("huu-nghi", "VN")[0]
         v = orch.add_vehicle("hn_01", "huu-nghi", spot, 0.0)
         desk.register_vehicle("hn_01", "huu-nghi", "vn-spot-P1")
         for what in ("customs", "quarantine"):

@@ -389,3 +389,26 @@ def test_an_operator_confirms_loading_and_a_hold_cancels_the_lift(
         )
     assert desk.open_lifts() == []
     store.close()
+
+
+def test_pickups_follow_the_bay_rule_and_a_vehicle_at_a_spot_loads_there(
+    tmp_path: Path, graphs: dict[str, nx.DiGraph]
+) -> None:
+    store = Store(f"sqlite:///{tmp_path}/db.sqlite")
+    vehicles = {f"hn_{i:02d}": ("huu-nghi", "vn-spot-P1") for i in range(1, 10)}
+    vehicles["hn_10"] = ("huu-nghi", "vn-spot-L5")  # already standing in a bay
+    fleet = YardFleet(vehicles)
+    desk = make_desk(store, fleet, graphs)
+    desk.bay_places = 1  # one vehicle a bay: eight places on the VN side
+    for i in range(1, 11):
+        desk.intake(declaration(i), actor="sw")
+        clear(desk, f"VN-2026-{i:06d}")
+    desk.tick(0.0)
+    recs = [desk.get(f"VN-2026-{i:06d}") for i in range(1, 11)]
+    bound = [r for r in recs if r.vehicle_id is not None]
+    pickups = [r.pickup for r in bound]
+    assert len(bound) == 8  # every bay has its one place claimed: the rest wait
+    assert sorted(pickups) == sorted(desk.loading_spots("huu-nghi", "VN"))  # all eight
+    at_l5 = next(r for r in bound if r.vehicle_id == "hn_10")
+    assert at_l5.pickup == "vn-spot-L5"  # it loads where it stands
+    store.close()
