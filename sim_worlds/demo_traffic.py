@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from fleet.cargo.consignments import LabTest
 from fleet.cargo.iso6346 import check_digit
+from fleet.yard.policy import LiftEvent
 
 if TYPE_CHECKING:
     from smartgate.services.desk import ConsignmentDesk
@@ -79,7 +80,6 @@ class DemoTraffic:
 
     def _cranes(self, now: float) -> None:
         """Start each lift ordered; report it done ``crane_s`` later."""
-        from fleet.yard.policy import LiftEvent
         from smartgate.services.desk import DeskError
 
         open_lifts = self.desk.open_lifts()

@@ -372,10 +372,8 @@ class Simulator:
         self._chargers = {
             c: [
                 (node_attrs(g, n)["x"], node_attrs(g, n)["y"])
-                for n in (
-                    *self.layouts[c].chargers.get("VN", ()),
-                    *self.layouts[c].chargers.get("CN", ()),
-                )
+                for spots in self.layouts[c].chargers.values()
+                for n in spots
             ]
             for c, g in self.graphs.items()
         }
@@ -386,7 +384,9 @@ class Simulator:
         self.yard = Yard(self.layouts, cfg.yard_rules)
         self._port = _SimYardPort(self)
         self.crane_free: dict[tuple[str, str], float] = {}  # the cranes: free from
-        self._lifts: list[tuple[float, float, Lift]] = []  # cranes at work: start, end, order
+        # Cranes at work: (when it starts, the order), then (when it is done, the order).
+        self._lift_starts: list[tuple[float, Lift]] = []
+        self._lift_ends: list[tuple[float, Lift]] = []
         self._clearing: list[tuple[float, str, str]] = []  # heap: cleared at, id, corridor
         self._by_id: dict[str, Consignment] = {}
         self.waiting: dict[tuple[str, str], list[Consignment]] = {}  # (corridor, side)
@@ -795,7 +795,8 @@ class Simulator:
             self.waiting[(corridor, c.origin)].remove(c)
             c.loaded = t
             self.vehicles[lift.vehicle].cargo = c
-        self._lifts.append((start, end, lift))
+        self._lift_starts.append((start, lift))
+        self._lift_ends.append((end, lift))
         return end
 
     def _world_events(self, t: float) -> None:
@@ -804,20 +805,17 @@ class Simulator:
             _at, cid, corridor = heapq.heappop(self._clearing)
             if self._by_id[cid].loaded is None:
                 self.yard.cleared(corridor, cid)
-        pending = []
-        for start, end, lift in sorted(self._lifts, key=lambda x: x[2].vehicle):
-            if start <= t:
-                self.yard.lift_started(lift.vehicle, lift.spot, lift.load, start)  # once
-            if end > t:
-                pending.append((start, end, lift))
-                continue
+        due, self._lift_starts = _split_due(self._lift_starts, t)
+        for start, lift in due:
+            self.yard.lift_started(lift.vehicle, lift.spot, lift.load, start)
+        due, self._lift_ends = _split_due(self._lift_ends, t)
+        for _end, lift in due:
             self.yard.lift_done(lift.vehicle, lift.spot, lift.load, t)
             if lift.kind is LiftKind.UNLOAD:
                 sv = self.vehicles[lift.vehicle]
                 assert sv.cargo is not None
                 sv.cargo.delivered = t
                 sv.cargo = None
-        self._lifts = pending
 
     def _yard(self, t: float, period: float) -> None:
         self._world_events(t)
@@ -1014,6 +1012,14 @@ class _SimYardPort:
 
 
 # ---------------------------------------------------------------- helpers
+def _split_due(
+    events: list[tuple[float, Lift]], t: float
+) -> tuple[list[tuple[float, Lift]], list[tuple[float, Lift]]]:
+    """(those due by ``t``, in vehicle order; the rest)."""
+    due = sorted((e for e in events if e[0] <= t), key=lambda e: e[1].vehicle)
+    return due, [e for e in events if e[0] > t]
+
+
 def _home_nodes(g: nx.DiGraph, spots: dict[str, list[str]]) -> list[str]:
     """Where vehicles may start: each loading spot, then the parking, charging and
     inspection bays, then nodes along the guide lanes (those are dispatched into a

@@ -33,6 +33,11 @@ The rules, and why:
 5. **Empty runs**: an empty vehicle idle at a spot for :attr:`YardRules.empty_run_after_s`
    crosses empty when more consignments will be ready on the far side within
    :attr:`YardRules.cargo_lookahead_s` than vehicles are already heading there.
+6. **Charging**: an empty idle vehicle that reports a state of charge below
+   :attr:`YardRules.charge_below` goes to a free charger on its side and stays until
+   :attr:`YardRules.charge_until`; with none free it works on.
+
+docs/yard.md says more of each rule's reasons.
 
 Vehicles not available this round (offline, broken down, isolated) are not
 decided for, but still count where they stand. Pure and deterministic: time comes

@@ -198,7 +198,7 @@ class ConsignmentDesk:
             c: {side: spot(g, side, INSPECTION_SPOT) for side in SIDES} for c, g in graphs.items()
         }
         self._all_loading = {
-            c: {n for s in yard_spots(g).values() for n in s} for c, g in graphs.items()
+            c: {n for spots in sides.values() for n in spots} for c, sides in self._loading.items()
         }
         self.clock = clock
         self.recovery_timeout_s = recovery_timeout_s
@@ -654,6 +654,9 @@ class ConsignmentDesk:
         free_vehicles = []
         for v in vehicles:
             side = self._side_of_spot(v.corridor, v.node)
+            if side is None:
+                free_vehicles.append(v)
+                continue
             taken = {a.job_id for a in assignments}
             here = [
                 job
@@ -663,7 +666,7 @@ class ConsignmentDesk:
                 and self._side(r.consignment) == side
                 and (job := _job(r.consignment, v.node)) is not None
             ]
-            plan = dispatch([v], here, self.travel, self.clock()) if side and here else None
+            plan = dispatch([v], here, self.travel, self.clock()) if here else None
             if plan is not None and plan.assignments:
                 assignments.append(plan.assignments[0])
                 pickups[plan.assignments[0].job_id] = v.node

@@ -60,7 +60,7 @@ def load(i: int, side: str = "VN", *, perishable: bool = False, cleared: bool = 
     return Load(f"c{i}", C, side, priority=prio, arrived=float(i), cleared=cleared)
 
 
-def drive(yard: Yard, vid: str, goal: str, port: Port, t: float) -> None:
+def drive(yard: Yard, vid: str, goal: str) -> None:
     """Put ``vid`` on its way to ``goal`` as a send would."""
     v = yard.vehicles[vid]
     v.phase, v.target = Phase.DRIVING, goal
@@ -75,7 +75,7 @@ def test_staging_head_gets_the_emptiest_spot_and_nobody_goes_to_a_full_bay(
     for sp in spots:  # every VN bay: one standing at the spot, one driving to it
         yard.add_vehicle(f"a{n}", C, sp, 0.0)
         yard.add_vehicle(f"b{n}", C, layout.staging["CN"], 0.0)
-        drive(yard, f"b{n}", sp, port, 0.0)
+        drive(yard, f"b{n}", sp)
         n += 1
     yard.vehicles["a0"].phase = Phase.LOADING  # busy: not sent on
     for i in range(1, n):
@@ -191,7 +191,7 @@ def test_an_idle_empty_vehicle_gives_way_to_a_loaded_one(layout: YardLayout) -> 
     yard.add_vehicle("e", C, spot, 0.0)  # empty, nothing to load
     yard.add_vehicle("l", C, layout.staging["CN"], 0.0)
     yard.vehicles["l"].load = load(9, "CN")
-    drive(yard, "l", spot, port, 0.0)
+    drive(yard, "l", spot)
     yard.decide(5.0, all_standing(yard), port)
     assert port.sent == [("e", layout.staging["CN"], Priority.STANDARD)]
 
@@ -202,7 +202,7 @@ def test_idle_empties_leave_full_bays_while_loaded_vehicles_queue(layout: YardLa
     for i, sp in enumerate(spots):
         yard.add_vehicle(f"e{i}", C, sp, 0.0)
         yard.add_vehicle(f"f{i}", C, layout.staging["CN"], 0.0)
-        drive(yard, f"f{i}", sp, port, 0.0)
+        drive(yard, f"f{i}", sp)
         yard.vehicles[f"f{i}"].phase = Phase.LOADING  # (an odd state, to fill the bay)
         yard.vehicles[f"f{i}"].node = sp
     yard.add_vehicle("l", C, layout.staging["VN"], 0.0)
@@ -230,7 +230,7 @@ def test_no_empty_run_when_enough_are_already_heading_there(layout: YardLayout) 
     yard, port = Yard({C: layout}), Port()
     yard.add_vehicle("v", C, layout.spots["VN"][0], 0.0)
     yard.add_vehicle("w", C, layout.spots["VN"][1], 0.0)
-    drive(yard, "w", layout.staging["CN"], port, 0.0)
+    drive(yard, "w", layout.staging["CN"])
     yard.arrive(load(1, "CN"))
     yard.decide(100.0, all_standing(yard), port)
     assert port.sent == []  # one load there, one vehicle on its way to it
