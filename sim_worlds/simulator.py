@@ -29,6 +29,7 @@ from typing import Any, TextIO
 
 import networkx as nx
 
+from fleet.cargo.dispatch import GraphTravelTimes
 from fleet.core import (
     AckStatus,
     CommandAck,
@@ -381,7 +382,7 @@ class Simulator:
             (c, n) for c, lay in self.layouts.items() for n in lay.staging.values()
         }
         # The gate's own yard operations decide; the world below carries them out.
-        self.yard = Yard(self.layouts, cfg.yard_rules)
+        self.yard = Yard(self.layouts, GraphTravelTimes(self.graphs), cfg.yard_rules)
         self._port = _SimYardPort(self)
         self.crane_free: dict[tuple[str, str], float] = {}  # the cranes: free from
         # Cranes at work: (when it starts, the order), then (when it is done, the order).
@@ -772,6 +773,7 @@ class Simulator:
                     priority=GOODS[c.kind][3],
                     arrived=c.arrived,
                     expected_clear_s=c.cleared,  # the world knows; customs would estimate
+                    needs_reefer=GOODS[c.kind][3] is Priority.PERISHABLE,  # reefer boxes
                 )
             )
             heapq.heappush(self._clearing, (c.cleared, c.id, c.corridor))

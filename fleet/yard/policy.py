@@ -22,9 +22,12 @@ The rules, and why:
    production, the crane system or a yard operator) says the lift is done, and only
    then *ready* to go. A loaded vehicle arriving at a spot on the far side is
    ordered an unloading lift the same way; the consignment is delivered when it is done.
-3. **Perishables first**: the lift takes the waiting consignment that ranks first
-   by (traffic priority, declared priority, time arrived, id): fruit and seafood
-   before the rest, the longest-waiting first within a class. Loaded vehicles are
+3. **Perishables first, by the gate's dispatcher**: which waiting consignment a
+   vehicle at a spot takes is the production dispatcher's choice
+   (:func:`fleet.cargo.dispatch.dispatch`): strict tiers (fruit and seafood before
+   the rest, higher declared priority first), only what the vehicle may carry (a
+   reefer for refrigerated goods) and what its battery covers (the trip across and on
+   to a charger, with the reserve), then the longest waiting. Loaded vehicles are
    planned with their cargo's traffic priority.
 4. **Give way**: an empty vehicle with nothing to load, on a spot that a loaded
    vehicle is driving to, or while loaded vehicles stand queued for this yard's
@@ -52,7 +55,9 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Protocol
 
+from fleet.cargo.dispatch import REEFER, DispatchStatus, FleetVehicle, Job, TravelTimes, dispatch
 from fleet.traffic.planner import Priority
+from fleet.vehicles import GUIDE_VEHICLE
 from fleet.yard.layout import OTHER_SIDE, SIDES, YardLayout
 
 MAX_DECISIONS = 10_000
@@ -94,6 +99,11 @@ class Load:
     arrived: float = 0.0  # when it reached the yard
     cleared: bool = False  # customs and quarantine done: it may be loaded
     expected_clear_s: float | None = None  # estimate while not cleared, for empty runs
+    needs_reefer: bool = False  # refrigerated goods: only a vehicle with a reefer unit
+
+    @property
+    def perishable(self) -> bool:
+        return self.priority <= Priority.PERISHABLE
 
     def rank(self) -> tuple[int, int, float, str]:
         """Loading order, smallest first."""
@@ -160,6 +170,10 @@ class YardVehicle:
     target: str = ""  # where it was last sent
     idle_since: float = 0.0
     lift: Lift | None = None  # the last lift ordered (pending, or done)
+    # The registry's data the dispatcher needs (vehicles do not report it).
+    capabilities: frozenset[str] = frozenset({REEFER})
+    battery_kwh: float = GUIDE_VEHICLE.battery_kwh
+    consumption_kwh_per_km: float = GUIDE_VEHICLE.consumption_kwh_per_km
 
     @property
     def at(self) -> str:
@@ -213,6 +227,7 @@ class Yard:
     """The yards of the given corridors and the vehicles serving them."""
 
     layouts: Mapping[str, YardLayout]
+    travel: TravelTimes  # the dispatcher's travel times and distances on the lane graphs
     rules: YardRules = field(default_factory=YardRules)
     vehicles: dict[str, YardVehicle] = field(default_factory=dict)
     waiting: dict[tuple[str, str], list[Load]] = field(default_factory=dict)  # (corridor, side)
@@ -223,13 +238,34 @@ class Yard:
     standing: Mapping[str, Standing] = field(default_factory=dict)  # as of the last round
 
     # -- the world's events ----------------------------------------------------
-    def add_vehicle(self, vid: str, corridor: str, node: str, now: float) -> YardVehicle:
-        """A vehicle enters service at ``node``, idle and empty."""
+    def add_vehicle(
+        self,
+        vid: str,
+        corridor: str,
+        node: str,
+        now: float,
+        *,
+        capabilities: frozenset[str] = frozenset({REEFER}),
+        battery_kwh: float = GUIDE_VEHICLE.battery_kwh,
+        consumption_kwh_per_km: float = GUIDE_VEHICLE.consumption_kwh_per_km,
+    ) -> YardVehicle:
+        """A vehicle enters service at ``node``, idle and empty; the rest is the
+        registry's data the dispatcher checks (what it may carry, its battery)."""
         if vid in self.vehicles:
             raise YardError(f"vehicle {vid!r} is already in the yard's fleet")
         if node not in self._layout(corridor).leads_to:
             raise YardError(f"vehicle {vid}: no node {node!r} in the {corridor} map")
-        v = YardVehicle(vid, corridor, node, idle_since=now)
+        if battery_kwh <= 0 or consumption_kwh_per_km < 0:
+            raise YardError(f"vehicle {vid}: battery {battery_kwh} kWh is not a battery")
+        v = YardVehicle(
+            vid,
+            corridor,
+            node,
+            idle_since=now,
+            capabilities=capabilities,
+            battery_kwh=battery_kwh,
+            consumption_kwh_per_km=consumption_kwh_per_km,
+        )
         self.vehicles[vid] = v
         return v
 
@@ -319,7 +355,7 @@ class Yard:
             ):
                 continue
             if v.phase is Phase.IDLE:
-                self._take_cargo(v, now, port)
+                self._take_cargo(v, seen.soc, now, port)
             if v.phase in (Phase.IDLE, Phase.READY):
                 self._send_on(v, now, port)
 
@@ -379,20 +415,68 @@ class Yard:
         return [x for x in self.waiting.get((corridor, side), []) if x.ready_by(by)]
 
     # -- the rules ------------------------------------------------------------------
-    def _take_cargo(self, v: YardVehicle, now: float, port: YardPort) -> None:
+    def _take_cargo(self, v: YardVehicle, soc: float | None, now: float, port: YardPort) -> None:
         lay = self.layouts[v.corridor]
         side = lay.side_of(v.node)
         if not lay.is_spot(v.node, side):
             return
         q = self.waiting.get((v.corridor, side), [])
-        ready = [x for x in q if x.cleared]
+        ready = {x.id: x for x in q if x.cleared}
         if not ready:
             return
-        load = min(ready, key=Load.rank)
+        load = self._choose_load(v, soc, list(ready.values()), now)
+        if load is None:
+            return
         q.remove(load)
         v.load, v.phase = load, Phase.LOADING
-        why = "perishable, first" if load.priority <= Priority.PERISHABLE else "longest waiting"
+        why = "perishable, first" if load.perishable else "longest waiting"
         self._order(v, Lift(v.id, v.node, load.id, LiftKind.LOAD, now), now, port, why)
+
+    def _choose_load(
+        self, v: YardVehicle, soc: float | None, ready: list[Load], now: float
+    ) -> Load | None:
+        """The production dispatcher's choice for a vehicle idle at a spot, among the
+        cleared loads on its side: None if it may take none (no reefer unit, or the
+        battery does not cover the trip across and on to a charger).
+
+        The yard's own charging rule decides when a vehicle charges (``low_soc`` off
+        here); a vehicle that reports no state of charge counts as full."""
+        lay = self.layouts[v.corridor]
+        here = lay.side_of(v.node)
+        chargers = [c for side in SIDES for c in lay.chargers.get(side, ())]
+        fv = FleetVehicle(
+            id=v.id,
+            corridor=v.corridor,
+            node=v.node,
+            charging_node=(lay.chargers.get(here) or (v.node,))[0],
+            battery_soc=1.0 if soc is None else min(1.0, max(0.0, soc)),
+            battery_kwh=v.battery_kwh,
+            consumption_kwh_per_km=v.consumption_kwh_per_km,
+            capabilities=v.capabilities,
+            status=DispatchStatus.IDLE,
+        )
+        drop = lay.staging[OTHER_SIDE[here]]
+        jobs = [
+            Job(
+                id=x.id,
+                corridor=x.corridor,
+                pickup=v.node,
+                drop=drop,
+                perishable=x.perishable,
+                needs_reefer=x.needs_reefer,
+                priority_key=x.rank(),
+                waiting_since=x.arrived,
+                priority=x.declared_priority,
+            )
+            for x in ready
+        ]
+        plan = dispatch(
+            [fv], jobs, self.travel, now, low_soc=0.0, charging_nodes={v.corridor: chargers}
+        )
+        if not plan.assignments:
+            return None
+        chosen = plan.assignments[0].job_id
+        return next(x for x in ready if x.id == chosen)
 
     def _send_on(self, v: YardVehicle, now: float, port: YardPort) -> None:
         lay = self.layouts[v.corridor]

@@ -4,11 +4,13 @@ the events it refuses."""
 
 from __future__ import annotations
 
+import functools
 import random
 from dataclasses import dataclass, field
 
 import pytest
 
+from fleet.cargo.dispatch import GraphTravelTimes
 from fleet.traffic.planner import Priority
 from fleet.yard.layout import LayoutError, YardLayout
 from fleet.yard.policy import (
@@ -24,6 +26,12 @@ from fleet.yard.policy import (
 from maps.corridors import load_corridors
 
 C = "huu-nghi"
+
+
+@functools.cache
+def travel() -> GraphTravelTimes:
+    _maps, graphs = load_corridors((C,))
+    return GraphTravelTimes(graphs)
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +77,7 @@ def drive(yard: Yard, vid: str, goal: str) -> None:
 def test_staging_head_gets_the_emptiest_spot_and_nobody_goes_to_a_full_bay(
     layout: YardLayout,
 ) -> None:
-    yard, port = Yard({C: layout}), Port()
+    yard, port = Yard({C: layout}, travel()), Port()
     spots = layout.spots["VN"]
     n = 0
     for sp in spots:  # every VN bay: one standing at the spot, one driving to it
@@ -92,7 +100,7 @@ def test_staging_head_gets_the_emptiest_spot_and_nobody_goes_to_a_full_bay(
 
 
 def test_fewest_claims_first_then_the_crane_free_first(layout: YardLayout) -> None:
-    yard = Yard({C: layout})
+    yard = Yard({C: layout}, travel())
     spots = layout.spots["VN"]
     for i, sp in enumerate(spots[:-2]):
         yard.add_vehicle(f"v{i}", C, sp, 0.0)
@@ -106,7 +114,7 @@ def test_fewest_claims_first_then_the_crane_free_first(layout: YardLayout) -> No
 def test_a_vehicle_on_the_lane_joins_the_queue_of_the_yard_it_leads_to(
     layout: YardLayout,
 ) -> None:
-    yard, port = Yard({C: layout}), Port()
+    yard, port = Yard({C: layout}, travel()), Port()
     on_export = next(n for n in layout.leads_to if n.endswith("@E-AUTO") and "yard" not in n)
     yard.add_vehicle("v", C, on_export, 0.0)
     yard.decide(1.0, all_standing(yard), port)
@@ -114,7 +122,7 @@ def test_a_vehicle_on_the_lane_joins_the_queue_of_the_yard_it_leads_to(
 
 
 def test_perishables_are_loaded_first_and_only_cleared_cargo(layout: YardLayout) -> None:
-    yard, port = Yard({C: layout}), Port()
+    yard, port = Yard({C: layout}, travel()), Port()
     spot = layout.spots["VN"][0]
     yard.add_vehicle("v", C, spot, 0.0)
     yard.arrive(load(1))  # electronics, waiting longest
@@ -128,7 +136,7 @@ def test_perishables_are_loaded_first_and_only_cleared_cargo(layout: YardLayout)
 
 
 def test_crane_steps_events_and_what_they_refuse(layout: YardLayout) -> None:
-    yard, port = Yard({C: layout}), Port()
+    yard, port = Yard({C: layout}, travel()), Port()
     spot = layout.spots["VN"][0]
     yard.add_vehicle("v", C, spot, 0.0)
     yard.arrive(load(1, perishable=True))
@@ -162,7 +170,7 @@ def test_crane_steps_events_and_what_they_refuse(layout: YardLayout) -> None:
 def test_arrival_at_the_far_yard_unloads_once_and_frees_the_vehicle(
     layout: YardLayout,
 ) -> None:
-    yard, port = Yard({C: layout}), Port()
+    yard, port = Yard({C: layout}, travel()), Port()
     spot = layout.spots["CN"][3]
     yard.add_vehicle("v", C, layout.spots["VN"][0], 0.0)
     yard.arrive(load(1))
@@ -186,7 +194,7 @@ def test_arrival_at_the_far_yard_unloads_once_and_frees_the_vehicle(
 
 
 def test_an_idle_empty_vehicle_gives_way_to_a_loaded_one(layout: YardLayout) -> None:
-    yard, port = Yard({C: layout}), Port()
+    yard, port = Yard({C: layout}, travel()), Port()
     spot = layout.spots["VN"][0]
     yard.add_vehicle("e", C, spot, 0.0)  # empty, nothing to load
     yard.add_vehicle("l", C, layout.staging["CN"], 0.0)
@@ -197,7 +205,7 @@ def test_an_idle_empty_vehicle_gives_way_to_a_loaded_one(layout: YardLayout) -> 
 
 
 def test_idle_empties_leave_full_bays_while_loaded_vehicles_queue(layout: YardLayout) -> None:
-    yard, port = Yard({C: layout}), Port()
+    yard, port = Yard({C: layout}, travel()), Port()
     spots = layout.spots["VN"]
     for i, sp in enumerate(spots):
         yard.add_vehicle(f"e{i}", C, sp, 0.0)
@@ -216,7 +224,7 @@ def test_idle_empties_leave_full_bays_while_loaded_vehicles_queue(layout: YardLa
 
 def test_empty_runs_wait_then_go_where_cargo_will_be(layout: YardLayout) -> None:
     rules = YardRules(empty_run_after_s=60.0, cargo_lookahead_s=600.0)
-    yard, port = Yard({C: layout}, rules), Port()
+    yard, port = Yard({C: layout}, travel(), rules), Port()
     yard.add_vehicle("v", C, layout.spots["VN"][0], 0.0)
     yard.arrive(Load("far", C, "CN", arrived=0.0, expected_clear_s=2000.0))
     yard.decide(59.0, all_standing(yard), port)
@@ -227,7 +235,7 @@ def test_empty_runs_wait_then_go_where_cargo_will_be(layout: YardLayout) -> None
 
 
 def test_no_empty_run_when_enough_are_already_heading_there(layout: YardLayout) -> None:
-    yard, port = Yard({C: layout}), Port()
+    yard, port = Yard({C: layout}, travel()), Port()
     yard.add_vehicle("v", C, layout.spots["VN"][0], 0.0)
     yard.add_vehicle("w", C, layout.spots["VN"][1], 0.0)
     drive(yard, "w", layout.staging["CN"])
@@ -240,7 +248,7 @@ def test_no_empty_run_when_enough_are_already_heading_there(layout: YardLayout) 
 
 
 def test_unavailable_and_refused_vehicles_stay_where_they_are(layout: YardLayout) -> None:
-    yard, port = Yard({C: layout}), Port(refuse={"r"})
+    yard, port = Yard({C: layout}, travel()), Port(refuse={"r"})
     yard.add_vehicle("off", C, layout.staging["VN"], 0.0)
     yard.add_vehicle("r", C, layout.staging["CN"], 0.0)
     yard.decide(1.0, all_standing(yard, off=Standing(available=False)), port)
@@ -254,7 +262,7 @@ def test_unavailable_and_refused_vehicles_stay_where_they_are(layout: YardLayout
 
 
 def test_bad_events_are_refused_and_change_nothing(layout: YardLayout) -> None:
-    yard = Yard({C: layout})
+    yard = Yard({C: layout}, travel())
     yard.add_vehicle("v", C, layout.spots["VN"][0], 0.0)
     with pytest.raises(YardError, match="already"):
         yard.add_vehicle("v", C, layout.spots["VN"][1], 0.0)
@@ -289,7 +297,7 @@ def test_random_days_never_overfill_a_bay(layout: YardLayout) -> None:
     vehicles standing at it or bound for it than its bay holds."""
     for seed in range(5):
         rng = random.Random(seed)
-        yard, port = Yard({C: layout}), Port()
+        yard, port = Yard({C: layout}, travel()), Port()
         homes = [layout.staging["VN"], layout.staging["CN"], *layout.spots["VN"]]
         for i in range(14):
             yard.add_vehicle(f"v{i:02d}", C, homes[i % len(homes)], 0.0)
@@ -312,7 +320,7 @@ def test_random_days_never_overfill_a_bay(layout: YardLayout) -> None:
 
 
 def test_a_low_empty_vehicle_charges_until_charged_then_rejoins(layout: YardLayout) -> None:
-    yard, port = Yard({C: layout}, YardRules(charge_below=0.25, charge_until=0.9)), Port()
+    yard, port = Yard({C: layout}, travel(), YardRules(charge_below=0.25, charge_until=0.9)), Port()
     charger = layout.chargers["VN"][0]
     yard.add_vehicle("v", C, layout.spots["VN"][0], 0.0)
     yard.add_vehicle("w", C, layout.spots["VN"][1], 0.0)
@@ -324,7 +332,11 @@ def test_a_low_empty_vehicle_charges_until_charged_then_rejoins(layout: YardLayo
     yard.decide(1.0, all_standing(yard, v=low, w=low, x=low), port)
     assert ("v", charger, Priority.STANDARD) in port.sent  # the first to the charger
     assert ("x", layout.staging["CN"], Priority.STANDARD) in port.sent
-    assert [lf.vehicle for lf in port.lifts] == ["w"]  # no charger free: it works on
+    # No charger free for w: it works on, but only on a trip its battery covers with
+    # the dispatcher's reserve; 20 % does not, 40 % does.
+    assert port.lifts == []
+    yard.decide(2.0, all_standing(yard, v=low, w=Standing(soc=0.4), x=low), port)
+    assert [lf.vehicle for lf in port.lifts] == ["w"]
     assert "below 25%" in next(d.why for d in yard.take_decisions() if d.vehicle == "v")
     assert yard.arrived("v", charger, 100.0, port)
     assert yard.vehicles["v"].phase is Phase.CHARGING
@@ -336,7 +348,49 @@ def test_a_low_empty_vehicle_charges_until_charged_then_rejoins(layout: YardLayo
 
 
 def test_without_a_reported_charge_nobody_is_sent_to_charge(layout: YardLayout) -> None:
-    yard, port = Yard({C: layout}), Port()
+    yard, port = Yard({C: layout}, travel()), Port()
     yard.add_vehicle("v", C, layout.staging["VN"], 0.0)
     yard.decide(1.0, all_standing(yard), port)  # soc unknown
     assert port.sent == [("v", layout.spots["VN"][0], Priority.STANDARD)]
+
+
+def test_the_dispatcher_chooses_only_what_the_vehicle_may_carry(layout: YardLayout) -> None:
+    """Which load a vehicle at a spot takes is the production dispatcher's choice: a
+    vehicle without a reefer unit leaves refrigerated fruit for one that has it, even
+    though fruit goes first."""
+    yard, port = Yard({C: layout}, travel()), Port()
+    spots = layout.spots["VN"]
+    yard.add_vehicle("dry", C, spots[0], 0.0, capabilities=frozenset())
+    fruit = Load(
+        "fruit", C, "VN", Priority.PERISHABLE, arrived=0.0, cleared=True, needs_reefer=True
+    )
+    yard.arrive(fruit)
+    yard.arrive(load(5))
+    yard.decide(10.0, all_standing(yard), port)
+    assert [(x.vehicle, x.load) for x in port.lifts] == [("dry", "c5")]
+    yard.add_vehicle("cold", C, spots[1], 10.0)
+    yard.decide(11.0, all_standing(yard), port)
+    assert [(x.vehicle, x.load) for x in port.lifts][-1] == ("cold", "fruit")
+
+
+def test_a_battery_that_does_not_cover_the_trip_takes_no_load(layout: YardLayout) -> None:
+    """The dispatcher's energy check: the trip across, on to a charger, and the reserve.
+    With too little charge (and no charger free to go to) the vehicle loads nothing."""
+    rules = YardRules(charge_below=0.0)  # the charging rule out of the way
+    yard, port = Yard({C: layout}, travel(), rules), Port()
+    spot = layout.spots["VN"][0]
+    yard.add_vehicle("v", C, spot, 0.0)
+    yard.arrive(load(1))
+    yard.decide(10.0, all_standing(yard, v=Standing(soc=0.05)), port)
+    assert port.lifts == [] and yard.vehicles["v"].phase is Phase.IDLE
+    yard.decide(11.0, all_standing(yard, v=Standing(soc=0.8)), port)
+    assert [(x.vehicle, x.load) for x in port.lifts] == [("v", "c1")]
+
+
+def test_declared_priority_goes_first_within_a_class(layout: YardLayout) -> None:
+    yard, port = Yard({C: layout}, travel()), Port()
+    yard.add_vehicle("v", C, layout.spots["VN"][0], 0.0)
+    yard.arrive(load(1))  # waiting longest
+    yard.arrive(Load("urgent", C, "VN", declared_priority=5, arrived=9.0, cleared=True))
+    yard.decide(10.0, all_standing(yard), port)
+    assert port.lifts[0].load == "urgent"
