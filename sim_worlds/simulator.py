@@ -7,6 +7,9 @@ One process steps, on one simulated clock, everything a capacity study needs:
   (the logic the ROS ``guide_vehicle`` node runs), with a forward obstacle sensor;
 - the orchestrator: :class:`~fleet.traffic.control.FleetControl` (planner per corridor +
   fleet core), fed the vehicles' reports and acks, its commands delivered in-process;
+- the gate's yard operations (:class:`~fleet.yard.policy.Yard` for the VN side) and,
+  as the model of the Chinese side's dispatch, the same rules for the CN side; custody
+  passes between them where a vehicle's front crosses km 0;
 - the world around them: trucks bringing consignments to the yards over the day
   (goods kinds, customs/quarantine clearance), one crane per loading spot, the other
   country's handoff peer accepting (or, under a fault, refusing or not answering),
@@ -42,7 +45,7 @@ from fleet.routing import Route
 from fleet.traffic.control import FleetControl
 from fleet.traffic.planner import PlannerConfig, Priority
 from fleet.vehicles import MissionStatus, VehicleParams, VehicleStatus
-from fleet.yard.layout import YardLayout
+from fleet.yard.layout import OTHER_SIDE, SIDES, YardLayout
 from fleet.yard.policy import Lift, LiftKind, Load, Phase, Standing, Yard, YardRules, YardVehicle
 from maps.lane_graph import edge_attrs, edges_with, node_attrs
 from maps.queries import spots as spots_of
@@ -147,6 +150,7 @@ class SimVehicle:
     route: Route | None = None  # the mission route ``legs`` are of
     route_zero_m: float | None = None  # where it reaches a zero-line node, if it does
     zero_m: float | None = None  # zero line along the current path
+    zero_seen: bool = True  # its position was compared with zero_m since it was set
     handoff_asked: float | None = None
     handoff_answer: tuple[float, bool] | None = None  # (when, accepted)
     handoff_done: bool = False
@@ -381,8 +385,13 @@ class Simulator:
         self.staging_nodes = {
             (c, n) for c, lay in self.layouts.items() for n in lay.staging.values()
         }
-        # The gate's own yard operations decide; the world below carries them out.
-        self.yard = Yard(self.layouts, GraphTravelTimes(self.graphs), cfg.yard_rules)
+        # The gate's own yard operations decide for the vehicles in VN custody; the
+        # Chinese side's dispatch, which takes a vehicle over at km 0 (the handoff
+        # protocol's CONTROL_AT_KM0), is modelled by the same rules on its yard. The
+        # world below carries out what they decide.
+        travel = GraphTravelTimes(self.graphs)
+        self.yards = {side: Yard(self.layouts, travel, cfg.yard_rules, side=side) for side in SIDES}
+        self.yard = self.yards["VN"]  # the gate's
         self._port = _SimYardPort(self)
         self.crane_free: dict[tuple[str, str], float] = {}  # the cranes: free from
         # Cranes at work: (when it starts, the order), then (when it is done, the order).
@@ -523,9 +532,10 @@ class Simulator:
             self._depot[corridor].pop(0)
             brain = VehicleBrain(vid, self.zero_lines[corridor])
             model = KinematicVehicle(v.x, v.y, v.heading_rad, params=VehicleParams())
-            sv = SimVehicle(
-                vid, corridor, model, brain, self.yard.add_vehicle(vid, corridor, node, self.t)
-            )
+            side = at["side"]  # the custody it starts in: where it stands
+            self.yards[OTHER_SIDE[side]].add_vehicle(vid, corridor, node, self.t, away=True)
+            rec = self.yards[side].add_vehicle(vid, corridor, node, self.t)
+            sv = SimVehicle(vid, corridor, model, brain, rec)
             sv.lane_id, sv.lane_s = _lane_of_node(g, node)
             self.vehicles[vid] = sv
             brain.heartbeat(self.t)
@@ -628,7 +638,7 @@ class Simulator:
             # there; the vehicle is still on its way, the next plan takes it on.
             if not isinstance(e, MissionCompleted):
                 continue
-            if self.yard.arrived(e.vehicle_id, e.goal, t, self._port):
+            if self.yard_of(e.vehicle_id).arrived(e.vehicle_id, e.goal, t, self._port):
                 self._arrived(self.vehicles[e.vehicle_id])
 
     def _charge(self, sv: SimVehicle, dt: float) -> None:
@@ -663,8 +673,21 @@ class Simulator:
         f = sv.brain.follower
         if f is None or sv.zero_m is None or sv.crossed:
             return
+        if not sv.zero_seen:
+            sv.zero_seen = True
+            if f.progress_m >= sv.zero_m:
+                # The path starts behind the vehicle, across the line it never crossed (one
+                # placed just past km 0): no crossing, no change of custody. (The fleet
+                # control still wants the handoff its route includes: it is asked for.)
+                sv.crossed = True
+                return
         if f.progress_m >= sv.zero_m:
             sv.crossed = True
+            # Its front passed km 0: the receiving side's dispatch takes it over.
+            here = self.yard_of(sv.id)
+            left = here.hand_over(sv.id, t)
+            there = self.yards[OTHER_SIDE[here.side or "VN"]]
+            sv.yard = there.take_over(sv.id, sv.corridor, left.target, left.load, t)
             direction = "export" if sv.lane_id.startswith("E") else "import"
             self.stats.crossings.append((t, sv.id, direction, sv.cargo is not None))
             self.stats.zero_dwell.append((sv.corridor, sv.zero_wait_s))
@@ -702,7 +725,7 @@ class Simulator:
         if zm is not None and sv.brain.zero_m is not None:
             zm = sv.brain.zero_m  # the line itself lies a little past the stop line
         if zm != sv.zero_m:
-            sv.zero_m = zm
+            sv.zero_m, sv.zero_seen = zm, False
 
     # -- handoff at the zero line -----------------------------------------
     def _handoffs(self, t: float) -> None:
@@ -765,17 +788,17 @@ class Simulator:
                     c.cleared = max(c.cleared, f.at_s + f.duration_s)
             self.waiting.setdefault((c.corridor, c.origin), []).append(c)
             self._by_id[c.id] = c
-            self.yard.arrive(
-                Load(
-                    c.id,
-                    c.corridor,
-                    c.origin,
-                    priority=GOODS[c.kind][3],
-                    arrived=c.arrived,
-                    expected_clear_s=c.cleared,  # the world knows; customs would estimate
-                    needs_reefer=GOODS[c.kind][3] is Priority.PERISHABLE,  # reefer boxes
-                )
+            load = Load(
+                c.id,
+                c.corridor,
+                c.origin,
+                priority=GOODS[c.kind][3],
+                arrived=c.arrived,
+                expected_clear_s=c.cleared,  # the world knows; customs would estimate
+                needs_reefer=GOODS[c.kind][3] is Priority.PERISHABLE,  # reefer boxes
             )
+            for yard in self.yards.values():  # both sides know what is declared
+                yard.arrive(load)
             heapq.heappush(self._clearing, (c.cleared, c.id, c.corridor))
 
     def _arrived(self, sv: SimVehicle) -> None:
@@ -794,6 +817,9 @@ class Simulator:
         key = f"{corridor}/{lift.spot}"
         self.stats.crane_busy_s[key] = self.stats.crane_busy_s.get(key, 0.0) + work_s
         if lift.kind is LiftKind.LOAD:
+            for yard in self.yards.values():
+                if yard is not self.yard_of(lift.vehicle):
+                    yard.gone(corridor, c.id)  # loaded on the other side
             self.waiting[(corridor, c.origin)].remove(c)
             c.loaded = t
             self.vehicles[lift.vehicle].cargo = c
@@ -806,13 +832,14 @@ class Simulator:
         while self._clearing and self._clearing[0][0] <= t:
             _at, cid, corridor = heapq.heappop(self._clearing)
             if self._by_id[cid].loaded is None:
-                self.yard.cleared(corridor, cid)
+                for yard in self.yards.values():
+                    yard.cleared(corridor, cid)
         due, self._lift_starts = _split_due(self._lift_starts, t)
         for start, lift in due:
-            self.yard.lift_started(lift.vehicle, lift.spot, lift.load, start)
+            self.yard_of(lift.vehicle).lift_started(lift.vehicle, lift.spot, lift.load, start)
         due, self._lift_ends = _split_due(self._lift_ends, t)
         for _end, lift in due:
-            self.yard.lift_done(lift.vehicle, lift.spot, lift.load, t)
+            self.yard_of(lift.vehicle).lift_done(lift.vehicle, lift.spot, lift.load, t)
             if lift.kind is LiftKind.UNLOAD:
                 sv = self.vehicles[lift.vehicle]
                 assert sv.cargo is not None
@@ -830,7 +857,8 @@ class Simulator:
             )
             for vid, sv in self.vehicles.items()
         }
-        self.yard.decide(t, standing, self._port)
+        for side in SIDES:
+            self.yards[side].decide(t, standing, self._port)
         for corridor in self.spots:
             zone = 0.0
             for sv in self.vehicles.values():
@@ -860,13 +888,20 @@ class Simulator:
         for corridor, sides in self.spots.items():
             for side, spots in sides.items():
                 key = f"{corridor}/{side}"
-                places = self.yard.rules.bay_places
+                places = self.cfg.yard_rules.bay_places
                 full = sum(1 for sp in spots if claims.get((corridor, sp), 0) >= places)
                 held = sum(1 for sp in spots if (corridor, sp) in standing)
                 self.stats.bay_full_s[key] = self.stats.bay_full_s.get(key, 0.0) + full * period
                 self.stats.bay_occupied_s[key] = (
                     self.stats.bay_occupied_s.get(key, 0.0) + held * period
                 )
+
+    def yard_of(self, vid: str) -> Yard:
+        """The yard whose side has the vehicle in its custody."""
+        for yard in self.yards.values():
+            if vid in yard.vehicles:
+                return yard
+        raise KeyError(f"vehicle {vid!r} is in no yard's custody")
 
     # -- faults -------------------------------------------------------------
     def _faults_due(self, t: float) -> None:

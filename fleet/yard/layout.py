@@ -40,13 +40,19 @@ class YardLayout:
     """One corridor's yards: ``spots[side]`` loading spots (sorted), ``staging[side]``
     the node where vehicles bound for that side queue for a bay, ``leads_to`` the side
     each node belongs to, or, on a guide lane, the side the lane leads to; ``chargers[side]``
-    the charging spots (one vehicle each)."""
+    the charging spots (one vehicle each); ``on_lane`` the nodes on the guide lanes (the
+    rest are in a yard: bays, parking, chargers and the connectors between them);
+    ``beyond_staging`` the lane nodes past a staging point, on the lane's last stretch
+    into its yard (from there the staging point lies behind, across the border and
+    back)."""
 
     corridor: str
     spots: Mapping[str, tuple[str, ...]]
     staging: Mapping[str, str]
     leads_to: Mapping[str, str]
     chargers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    on_lane: frozenset[str] = frozenset()
+    beyond_staging: frozenset[str] = frozenset()
 
     @classmethod
     def from_graph(
@@ -70,7 +76,20 @@ class YardLayout:
         for side, node in stage.items():
             leads[node] = side
         chargers = {side: tuple(spots_of(g, "charging", side)) for side in SIDES}
-        return cls(corridor, spots, stage, leads, chargers)
+        lane = frozenset(
+            n for u, v in g.edges if edge_attrs(g, u, v)["kind"] == "driverless" for n in (u, v)
+        )
+        beyond: set[str] = set()
+        for node in stage.values():
+            todo = [node]
+            while todo:
+                u = todo.pop()
+                for v in g.successors(u):
+                    d = edge_attrs(g, u, v)
+                    if d["kind"] == "driverless" and d["zero_crossing"] is None and v not in beyond:
+                        beyond.add(v)
+                        todo.append(v)
+        return cls(corridor, spots, stage, leads, chargers, lane, frozenset(beyond))
 
     def side_of(self, node: str) -> str:
         """The yard ``node`` is in, or the one the guide lane it is on leads to."""

@@ -13,7 +13,10 @@ The rules, and why:
 1. **Bays**: a loading bay holds the vehicle at the spot and one behind it
    (:attr:`YardRules.bay_places`); nobody is sent to a spot whose places are all
    claimed (standing there or driving there). A vehicle bound for a yard drives to
-   that yard's staging point and is given a spot there, first come first served:
+   that yard's staging point and is given a spot there, first come first served (one
+   already in the yard, at a parking bay or charger, or past the staging point, takes
+   a bay with room from where it stands: the way to the staging point would cross the
+   border twice):
    a vehicle bound for a spot never waits behind one that has none, so the bays'
    places cannot all be promised to vehicles stuck in the queue. Among spots with
    room, the one with the fewest vehicles, then the crane free first.
@@ -41,6 +44,16 @@ The rules, and why:
    :attr:`YardRules.charge_until`; with none free it works on.
 
 docs/yard.md says more of each rule's reasons.
+
+**Custody at km 0.** A yard can be one side's (``side="VN"``): it decides only for the
+vehicles in that side's custody, as the handoff protocol's ``CONTROL_AT_KM0`` model
+says (the receiving side's dispatch takes a vehicle over when its front passes km 0).
+A vehicle it sent across leaves it there (:meth:`Yard.hand_over`; it still counts as
+heading to the far side for empty runs), and one coming across enters it
+(:meth:`Yard.take_over`), with its load. Each side's yard knows the consignments
+waiting on both sides (declared in advance), so it can judge empty runs; a load taken
+on the far side leaves its list (:meth:`Yard.gone`). ``side=None``: one operator for
+both yards.
 
 Vehicles not available this round (offline, broken down, isolated) are not
 decided for, but still count where they stand. Pure and deterministic: time comes
@@ -229,7 +242,9 @@ class Yard:
     layouts: Mapping[str, YardLayout]
     travel: TravelTimes  # the dispatcher's travel times and distances on the lane graphs
     rules: YardRules = field(default_factory=YardRules)
-    vehicles: dict[str, YardVehicle] = field(default_factory=dict)
+    side: str | None = None  # whose yard: decides for that side's custody only; None: both
+    vehicles: dict[str, YardVehicle] = field(default_factory=dict)  # in its custody
+    away: dict[str, YardVehicle] = field(default_factory=dict)  # handed over, as they left
     waiting: dict[tuple[str, str], list[Load]] = field(default_factory=dict)  # (corridor, side)
     # (corridor, spot) -> when its crane expects to end its last ordered lift
     crane_free: dict[tuple[str, str], float] = field(default_factory=dict)
@@ -248,10 +263,12 @@ class Yard:
         capabilities: frozenset[str] = frozenset({REEFER}),
         battery_kwh: float = GUIDE_VEHICLE.battery_kwh,
         consumption_kwh_per_km: float = GUIDE_VEHICLE.consumption_kwh_per_km,
+        away: bool = False,
     ) -> YardVehicle:
         """A vehicle enters service at ``node``, idle and empty; the rest is the
-        registry's data the dispatcher checks (what it may carry, its battery)."""
-        if vid in self.vehicles:
+        registry's data the dispatcher checks (what it may carry, its battery).
+        ``away``: it starts on the other side, in the other side's custody."""
+        if vid in self.vehicles or vid in self.away:
             raise YardError(f"vehicle {vid!r} is already in the yard's fleet")
         if node not in self._layout(corridor).leads_to:
             raise YardError(f"vehicle {vid}: no node {node!r} in the {corridor} map")
@@ -266,7 +283,10 @@ class Yard:
             battery_kwh=battery_kwh,
             consumption_kwh_per_km=consumption_kwh_per_km,
         )
-        self.vehicles[vid] = v
+        if away:
+            self.away[vid] = v
+        else:
+            self.vehicles[vid] = v
         return v
 
     def arrive(self, load: Load) -> None:
@@ -291,6 +311,68 @@ class Yard:
                         q[i] = replace(x, cleared=True)
                     return
         raise YardError(f"consignment {load_id} is not waiting in a {corridor} yard")
+
+    def gone(self, corridor: str, load_id: str) -> bool:
+        """A waiting consignment was taken on the other side (its yard loaded it); False
+        if it was not waiting here."""
+        for side in SIDES:
+            q = self.waiting.get((corridor, side), [])
+            for x in q:
+                if x.id == load_id:
+                    q.remove(x)
+                    return True
+        return False
+
+    def hand_over(self, vid: str, now: float) -> YardVehicle:
+        """The vehicle's front passed km 0: the other side's dispatch has it now. Only a
+        vehicle this yard sent across leaves; it is kept as away (heading there)."""
+        v = self._vehicle(vid)
+        lay = self.layouts[v.corridor]
+        if self.side is None or v.phase is not Phase.DRIVING or lay.side_of(v.target) == self.side:
+            raise YardError(f"vehicle {vid} was not sent across: it stays in {self.side} custody")
+        del self.vehicles[vid]
+        self.away[vid] = v
+        return v
+
+    def take_over(
+        self,
+        vid: str,
+        corridor: str,
+        target: str,
+        load: Load | None,
+        now: float,
+        *,
+        capabilities: frozenset[str] = frozenset({REEFER}),
+        battery_kwh: float = GUIDE_VEHICLE.battery_kwh,
+        consumption_kwh_per_km: float = GUIDE_VEHICLE.consumption_kwh_per_km,
+    ) -> YardVehicle:
+        """A vehicle came across km 0 into this side's custody, driving to ``target`` with
+        ``load`` (or empty); it goes on there, and this yard decides for it from now on."""
+        lay = self._layout(corridor)
+        if vid in self.vehicles:
+            raise YardError(f"vehicle {vid!r} is already in {self.side} custody")
+        if self.side is None or lay.side_of(target) != self.side:
+            raise YardError(f"vehicle {vid}: {target!r} is not in the {self.side} yard")
+        if load is not None:
+            self.gone(corridor, load.id)
+        known = self.away.pop(vid, None)
+        if known is not None:  # one of ours coming back: as registered
+            capabilities, battery_kwh = known.capabilities, known.battery_kwh
+            consumption_kwh_per_km = known.consumption_kwh_per_km
+        v = YardVehicle(
+            vid,
+            corridor,
+            target,
+            phase=Phase.DRIVING,
+            load=load,
+            target=target,
+            idle_since=now,
+            capabilities=capabilities,
+            battery_kwh=battery_kwh,
+            consumption_kwh_per_km=consumption_kwh_per_km,
+        )
+        self.vehicles[vid] = v
+        return v
 
     def arrived(self, vid: str, node: str, now: float, port: YardPort) -> bool:
         """The vehicle's mission ended at ``node``. Counts only at its target, once
@@ -487,6 +569,17 @@ class Yard:
             if not goal:
                 return  # head of the staging queue: waits for a bay with room
             why = "head of the staging queue, a bay has room"
+        elif (v.node not in lay.on_lane or v.node in lay.beyond_staging) and not lay.is_spot(
+            v.node, here
+        ):
+            # In the yard already (parking, a charger, inspection), or on the lane past the
+            # staging point: that point is on the lane coming in from the far side, so
+            # the way back to it runs through the other country; it takes a bay with
+            # room from where it stands.
+            goal = self.free_spot(v.corridor, here) or ""
+            if not goal:
+                return
+            why = "in the yard: a bay has room"
         elif not lay.is_spot(v.node, here):
             goal, why = lay.staging[here], "joins the queue for this yard's bays"
         elif v.load is None and (self.bound_for(v) or self.loaded_queued(v.corridor, here)):
@@ -497,7 +590,7 @@ class Yard:
                 1
                 for o in self.vehicles.values()
                 if o.corridor == v.corridor and lay.side_of(o.target or o.node) == there
-            )
+            ) + sum(1 for o in self.away.values() if o.corridor == v.corridor)
             if want <= heading or now - v.idle_since < self.rules.empty_run_after_s:
                 return
             goal, why = lay.staging[there], f"empty run: {want} loads soon ready there"

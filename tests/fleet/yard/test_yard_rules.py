@@ -344,7 +344,9 @@ def test_a_low_empty_vehicle_charges_until_charged_then_rejoins(layout: YardLayo
     assert yard.vehicles["v"].phase is Phase.CHARGING  # not charged yet: stays plugged in
     n = len(port.sent)
     yard.decide(900.0, all_standing(yard, v=Standing(soc=0.92)), port)
-    assert port.sent[n:] == [("v", layout.staging["VN"], Priority.STANDARD)]
+    # Charged, in the yard: straight to a bay with room (the staging point lies on the
+    # lane in from China: the way there would cross the border twice).
+    assert port.sent[n:] == [("v", layout.spots["VN"][0], Priority.STANDARD)]
 
 
 def test_without_a_reported_charge_nobody_is_sent_to_charge(layout: YardLayout) -> None:
@@ -394,3 +396,70 @@ def test_declared_priority_goes_first_within_a_class(layout: YardLayout) -> None
     yard.arrive(Load("urgent", C, "VN", declared_priority=5, arrived=9.0, cleared=True))
     yard.decide(10.0, all_standing(yard), port)
     assert port.lifts[0].load == "urgent"
+
+
+def test_custody_passes_at_km0_from_one_sides_yard_to_the_others(layout: YardLayout) -> None:
+    """CONTROL_AT_KM0: the VN yard decides for a vehicle until its front passes km 0,
+    then the CN side's dispatch has it (with its load); the VN yard still counts it as
+    heading there, and never decides for it again until it comes back."""
+    vn = Yard({C: layout}, travel(), side="VN")
+    cn = Yard({C: layout}, travel(), side="CN")
+    port = Port()
+    spot = layout.spots["VN"][0]
+    vn.add_vehicle("v", C, spot, 0.0)
+    cn.add_vehicle("v", C, spot, 0.0, away=True)
+    for y in (vn, cn):
+        y.arrive(load(1))
+    vn.decide(1.0, all_standing(vn), port)
+    cn.gone(C, "c1")  # the other side hears it was loaded
+    with pytest.raises(YardError, match="not sent across"):
+        vn.hand_over("v", 2.0)  # still loading in the VN yard
+    assert "v" in vn.vehicles
+    vn.lift_started("v", spot, "c1", 2.0)
+    vn.lift_done("v", spot, "c1", 80.0)
+    vn.decide(81.0, all_standing(vn), port)
+    assert port.sent[-1] == ("v", layout.staging["CN"], Priority.STANDARD)
+    left = vn.hand_over("v", 200.0)
+    assert "v" not in vn.vehicles and vn.away["v"] is left
+    with pytest.raises(YardError, match="not in the CN yard"):
+        cn.take_over("v", C, layout.staging["VN"], left.load, 200.0)
+    got = cn.take_over("v", C, left.target, left.load, 200.0)
+    assert (got.phase, got.load) == (Phase.DRIVING, left.load)
+    assert cn.away == {} and cn.waiting.get((C, "VN")) == []
+    assert cn.arrived("v", layout.staging["CN"], 300.0, port)
+    cn.decide(301.0, all_standing(cn), port)
+    assert port.sent[-1] == ("v", layout.spots["CN"][0], Priority.STANDARD)
+    n = len(port.sent)
+    vn.decide(302.0, all_standing(vn), port)  # nothing of VN's to decide
+    assert port.sent[n:] == []
+
+
+def test_a_sides_empty_run_counts_the_vehicles_already_across(layout: YardLayout) -> None:
+    rules = YardRules(empty_run_after_s=0.0)
+    vn, port = Yard({C: layout}, travel(), rules, side="VN"), Port()
+    vn.add_vehicle("e", C, layout.spots["VN"][0], 0.0)
+    vn.add_vehicle("x", C, layout.spots["CN"][0], 0.0, away=True)  # in the CN yard
+    vn.arrive(load(1, "CN"))  # one import will be ready over there
+    vn.decide(10.0, all_standing(vn), port)
+    assert port.sent == []  # x, over there already, will take it
+    vn.arrive(load(2, "CN"))
+    vn.decide(11.0, all_standing(vn), port)
+    assert port.sent == [("e", layout.staging["CN"], Priority.STANDARD)]
+
+
+def test_a_vehicle_in_the_yard_takes_a_bay_from_where_it_stands(layout: YardLayout) -> None:
+    """From a parking bay, the way to the staging point (on the lane in from the far
+    side) crosses the border twice: a vehicle already in the yard goes to a bay with
+    room directly, and waits off the road while every bay is full."""
+    yard, port = Yard({C: layout}, travel()), Port()
+    for i, sp in enumerate(layout.spots["VN"]):
+        for k in range(yard.rules.bay_places):
+            yard.add_vehicle(f"b{i}{k}", C, sp, 0.0)
+            yard.vehicles[f"b{i}{k}"].phase = Phase.LOADING
+    yard.add_vehicle("p", C, "vn-spot-P1", 0.0)
+    yard.decide(1.0, all_standing(yard), port)
+    assert port.sent == []  # every bay full: it stays parked
+    yard.vehicles["b30"].phase = Phase.DRIVING
+    yard.vehicles["b30"].target = layout.staging["CN"]
+    yard.decide(2.0, all_standing(yard), port)
+    assert port.sent == [("p", layout.spots["VN"][3], Priority.STANDARD)]

@@ -63,11 +63,14 @@ def test_with_charging_on_a_low_vehicle_charges_at_a_charger() -> None:
         sim.step(cfg.dt)
         if sim.vehicles[vid].brain.battery_soc >= cfg.yard_rules.charge_until:
             charged_at = sim.t
-    sends = [d for d in sim.yard.take_decisions() if d.vehicle == vid and d.what == "send"]
+    decisions = [d for y in sim.yards.values() for d in y.take_decisions()]
+    sends = [
+        d for d in sorted(decisions, key=lambda d: d.at) if d.vehicle == vid and d.what == "send"
+    ]
     assert (
         sends[0].detail
         in sim.layouts[corridor].chargers["VN"] + sim.layouts[corridor].chargers["CN"]
     )
     assert charged_at is not None  # 80 % of 60 kWh at 300 kW: about 10 minutes plugged in
     sim.run(until_s=charged_at + 10.0)
-    assert sim.yard.vehicles[vid].phase != "charging"  # charged: back in service
+    assert sim.yard_of(vid).vehicles[vid].phase != "charging"  # charged: back in service

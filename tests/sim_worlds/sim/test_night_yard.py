@@ -23,7 +23,7 @@ def _blocking(sim: Simulator, corridor: str) -> set[str]:
     side's bays and none has room."""
     out: set[str] = set()
     for side, spots in sim.spots[corridor].items():
-        if sim.yard.loaded_queued(corridor, side):
+        if sim.yards[side].loaded_queued(corridor, side):
             out |= {
                 sv.id
                 for sv in sim.vehicles.values()
