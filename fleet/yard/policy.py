@@ -171,6 +171,16 @@ def lift_event(
     return replace(lift, done_at=now)
 
 
+@dataclass(frozen=True)
+class Equipment:
+    """The registry's data on a vehicle that the dispatcher checks (vehicles do not
+    report it): what it may carry, its battery."""
+
+    capabilities: frozenset[str] = frozenset({REEFER})
+    battery_kwh: float = GUIDE_VEHICLE.battery_kwh
+    consumption_kwh_per_km: float = GUIDE_VEHICLE.consumption_kwh_per_km
+
+
 @dataclass
 class YardVehicle:
     """The yard's record of one vehicle (the world's truth comes in as events)."""
@@ -183,10 +193,7 @@ class YardVehicle:
     target: str = ""  # where it was last sent
     idle_since: float = 0.0
     lift: Lift | None = None  # the last lift ordered (pending, or done)
-    # The registry's data the dispatcher needs (vehicles do not report it).
-    capabilities: frozenset[str] = frozenset({REEFER})
-    battery_kwh: float = GUIDE_VEHICLE.battery_kwh
-    consumption_kwh_per_km: float = GUIDE_VEHICLE.consumption_kwh_per_km
+    equipment: Equipment = field(default_factory=Equipment)
 
     @property
     def at(self) -> str:
@@ -259,30 +266,20 @@ class Yard:
         corridor: str,
         node: str,
         now: float,
+        equipment: Equipment | None = None,
         *,
-        capabilities: frozenset[str] = frozenset({REEFER}),
-        battery_kwh: float = GUIDE_VEHICLE.battery_kwh,
-        consumption_kwh_per_km: float = GUIDE_VEHICLE.consumption_kwh_per_km,
         away: bool = False,
     ) -> YardVehicle:
-        """A vehicle enters service at ``node``, idle and empty; the rest is the
-        registry's data the dispatcher checks (what it may carry, its battery).
-        ``away``: it starts on the other side, in the other side's custody."""
+        """A vehicle enters service at ``node``, idle and empty. ``away``: it starts on
+        the other side, in the other side's custody."""
         if vid in self.vehicles or vid in self.away:
             raise YardError(f"vehicle {vid!r} is already in the yard's fleet")
         if node not in self._layout(corridor).leads_to:
             raise YardError(f"vehicle {vid}: no node {node!r} in the {corridor} map")
-        if battery_kwh <= 0 or consumption_kwh_per_km < 0:
-            raise YardError(f"vehicle {vid}: battery {battery_kwh} kWh is not a battery")
-        v = YardVehicle(
-            vid,
-            corridor,
-            node,
-            idle_since=now,
-            capabilities=capabilities,
-            battery_kwh=battery_kwh,
-            consumption_kwh_per_km=consumption_kwh_per_km,
-        )
+        eq = equipment or Equipment()
+        if eq.battery_kwh <= 0 or eq.consumption_kwh_per_km < 0:
+            raise YardError(f"vehicle {vid}: battery {eq.battery_kwh} kWh is not a battery")
+        v = YardVehicle(vid, corridor, node, idle_since=now, equipment=eq)
         if away:
             self.away[vid] = v
         else:
@@ -341,10 +338,7 @@ class Yard:
         target: str,
         load: Load | None,
         now: float,
-        *,
-        capabilities: frozenset[str] = frozenset({REEFER}),
-        battery_kwh: float = GUIDE_VEHICLE.battery_kwh,
-        consumption_kwh_per_km: float = GUIDE_VEHICLE.consumption_kwh_per_km,
+        equipment: Equipment | None = None,
     ) -> YardVehicle:
         """A vehicle came across km 0 into this side's custody, driving to ``target`` with
         ``load`` (or empty); it goes on there, and this yard decides for it from now on."""
@@ -356,9 +350,8 @@ class Yard:
         if load is not None:
             self.gone(corridor, load.id)
         known = self.away.pop(vid, None)
-        if known is not None:  # one of ours coming back: as registered
-            capabilities, battery_kwh = known.capabilities, known.battery_kwh
-            consumption_kwh_per_km = known.consumption_kwh_per_km
+        if equipment is None:  # as registered, if it is one of ours coming back
+            equipment = known.equipment if known is not None else Equipment()
         v = YardVehicle(
             vid,
             corridor,
@@ -367,9 +360,7 @@ class Yard:
             load=load,
             target=target,
             idle_since=now,
-            capabilities=capabilities,
-            battery_kwh=battery_kwh,
-            consumption_kwh_per_km=consumption_kwh_per_km,
+            equipment=equipment,
         )
         self.vehicles[vid] = v
         return v
@@ -532,9 +523,9 @@ class Yard:
             node=v.node,
             charging_node=(lay.chargers.get(here) or (v.node,))[0],
             battery_soc=1.0 if soc is None else min(1.0, max(0.0, soc)),
-            battery_kwh=v.battery_kwh,
-            consumption_kwh_per_km=v.consumption_kwh_per_km,
-            capabilities=v.capabilities,
+            battery_kwh=v.equipment.battery_kwh,
+            consumption_kwh_per_km=v.equipment.consumption_kwh_per_km,
+            capabilities=v.equipment.capabilities,
             status=DispatchStatus.IDLE,
         )
         drop = lay.staging[OTHER_SIDE[here]]

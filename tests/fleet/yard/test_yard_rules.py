@@ -14,6 +14,7 @@ from fleet.cargo.dispatch import GraphTravelTimes
 from fleet.traffic.planner import Priority
 from fleet.yard.layout import LayoutError, YardLayout
 from fleet.yard.policy import (
+    Equipment,
     Lift,
     LiftKind,
     Load,
@@ -362,7 +363,7 @@ def test_the_dispatcher_chooses_only_what_the_vehicle_may_carry(layout: YardLayo
     though fruit goes first."""
     yard, port = Yard({C: layout}, travel()), Port()
     spots = layout.spots["VN"]
-    yard.add_vehicle("dry", C, spots[0], 0.0, capabilities=frozenset())
+    yard.add_vehicle("dry", C, spots[0], 0.0, Equipment(capabilities=frozenset()))
     fruit = Load(
         "fruit", C, "VN", Priority.PERISHABLE, arrived=0.0, cleared=True, needs_reefer=True
     )
