@@ -170,7 +170,10 @@ def sweep(
                     sim, _, _ = _run([c], hours, n, _demand([c], demand), seed, None, False)
                     runs[n] = sim.summary()["corridors"][c]["crossings_per_day"]
                 except NoRoomForFleet:
-                    runs[n] = -1.0  # does not fit (any other error is a fault: raised)
+                    runs[n] = -1.0  # does not fit
+                except ValueError as e:  # a fault of the study (a rule refused an event)
+                    typer.echo(f"smartgate simulate sweep: {c}, {n} vehicles: {e}", err=True)
+                    raise typer.Exit(2) from None
                 typer.echo(f"{c}: {n} vehicles -> {runs[n]:.0f}/day")
             return runs[n]
 
@@ -187,9 +190,13 @@ def sweep(
                 lo = mid + 1
         out = report / c
         out.mkdir(parents=True, exist_ok=True)
-        sim, check, wall = _run(
-            [c], hours, lo, _demand([c], demand), seed, out / "trace.csv", False
-        )
+        try:
+            sim, check, wall = _run(
+                [c], hours, lo, _demand([c], demand), seed, out / "trace.csv", False
+            )
+        except ValueError as e:
+            typer.echo(f"smartgate simulate sweep: {c}, {lo} vehicles: {e}", err=True)
+            raise typer.Exit(2) from None
         rep = build_report(sim, check, wall, {c: goal})
         write_report(rep, out)
         cr = rep["corridors"][c]
