@@ -131,6 +131,9 @@ def test_sweep_reports_a_run_that_fails_instead_of_calling_it_too_big(
             str(tmp_path),
         ],
     )
-    assert res.exit_code != 0
-    assert isinstance(res.exception, PlanError)
+    # A fault of the study: it stops there, says why, and no traceback reaches the user.
+    assert res.exit_code == 2
+    assert isinstance(res.exception, SystemExit)
+    assert "planner fault" in res.output
+    assert "-1/day" not in res.output
     assert not (tmp_path / "sweep.json").exists()
