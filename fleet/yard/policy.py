@@ -300,25 +300,20 @@ class Yard:
 
     def cleared(self, corridor: str, load_id: str) -> None:
         """Customs and quarantine cleared a waiting consignment."""
-        for side in SIDES:
-            q = self.waiting.get((corridor, side), [])
-            for i, x in enumerate(q):
-                if x.id == load_id:
-                    if not x.cleared:
-                        q[i] = replace(x, cleared=True)
-                    return
-        raise YardError(f"consignment {load_id} is not waiting in a {corridor} yard")
+        found = self._waiting_at(corridor, load_id)
+        if found is None:
+            raise YardError(f"consignment {load_id} is not waiting in a {corridor} yard")
+        q, i = found
+        if not q[i].cleared:
+            q[i] = replace(q[i], cleared=True)
 
     def gone(self, corridor: str, load_id: str) -> bool:
         """A waiting consignment was taken on the other side (its yard loaded it); False
         if it was not waiting here."""
-        for side in SIDES:
-            q = self.waiting.get((corridor, side), [])
-            for x in q:
-                if x.id == load_id:
-                    q.remove(x)
-                    return True
-        return False
+        found = self._waiting_at(corridor, load_id)
+        if found is not None:
+            del found[0][found[1]]
+        return found is not None
 
     def hand_over(self, vid: str, now: float) -> YardVehicle:
         """The vehicle's front passed km 0: the other side's dispatch has it now. Only a
@@ -494,10 +489,10 @@ class Yard:
         if not lay.is_spot(v.node, side):
             return
         q = self.waiting.get((v.corridor, side), [])
-        ready = {x.id: x for x in q if x.cleared}
+        ready = [x for x in q if x.cleared]
         if not ready:
             return
-        load = self._choose_load(v, soc, list(ready.values()), now)
+        load = self._choose_load(v, soc, ready, now)
         if load is None:
             return
         q.remove(load)
@@ -620,6 +615,15 @@ class Yard:
         if lay is None:
             raise YardError(f"unknown corridor {corridor!r}")
         return lay
+
+    def _waiting_at(self, corridor: str, load_id: str) -> tuple[list[Load], int] | None:
+        """The waiting list holding the consignment, and where in it."""
+        for side in SIDES:
+            q = self.waiting.get((corridor, side), [])
+            for i, x in enumerate(q):
+                if x.id == load_id:
+                    return q, i
+        return None
 
     def _vehicle(self, vid: str) -> YardVehicle:
         v = self.vehicles.get(vid)
