@@ -269,9 +269,15 @@ class Yard:
         equipment: Equipment | None = None,
         *,
         away: bool = False,
+        load: Load | None = None,
+        lift: Lift | None = None,
     ) -> YardVehicle:
         """A vehicle enters service at ``node``, idle and empty. ``away``: it starts on
-        the other side, in the other side's custody."""
+        the other side, in the other side's custody.
+
+        ``load`` (and its ``lift``): it already carries, or is being loaded with, a
+        consignment, as a restarted orchestrator finds it: loading while that lift is
+        pending, else ready to go."""
         if vid in self.vehicles or vid in self.away:
             raise YardError(f"vehicle {vid!r} is already in the yard's fleet")
         if node not in self._layout(corridor).leads_to:
@@ -279,7 +285,12 @@ class Yard:
         eq = equipment or Equipment()
         if eq.battery_kwh <= 0 or eq.consumption_kwh_per_km < 0:
             raise YardError(f"vehicle {vid}: battery {eq.battery_kwh} kWh is not a battery")
-        v = YardVehicle(vid, corridor, node, idle_since=now, equipment=eq)
+        if lift is not None and (load is None or lift.load != load.id or lift.vehicle != vid):
+            raise YardError(f"vehicle {vid}: a lift of {lift.load} without that load on it")
+        v = YardVehicle(vid, corridor, node, idle_since=now, equipment=eq, load=load, lift=lift)
+        if load is not None:
+            loading = lift is not None and lift.pending and lift.kind is LiftKind.LOAD
+            v.phase = Phase.LOADING if loading else Phase.READY
         if away:
             self.away[vid] = v
         else:
@@ -324,6 +335,31 @@ class Yard:
             raise YardError(f"vehicle {vid} was not sent across: it stays in {self.side} custody")
         del self.vehicles[vid]
         self.away[vid] = v
+        return v
+
+    def left_custody(self, vid: str) -> YardVehicle:
+        """The vehicle is in the other side's custody though this yard did not send it
+        across (found there after a restart, or let across by an operator); kept as away."""
+        v = self._vehicle(vid)
+        del self.vehicles[vid]
+        self.away[vid] = v
+        return v
+
+    def freed(self, vid: str, node: str, now: float) -> YardVehicle:
+        """The vehicle stands empty and idle at ``node``, whatever the yard last knew:
+        its consignment's trip ended without crossing (goods unloaded at inspection,
+        brought back after a refusal, a hold before loading, an operator's word)."""
+        v = self._vehicle(vid)
+        if node not in self.layouts[v.corridor].leads_to:
+            raise YardError(f"vehicle {vid}: no node {node!r} in the {v.corridor} map")
+        v.node, v.phase, v.load, v.lift, v.target, v.idle_since = (
+            node,
+            Phase.IDLE,
+            None,
+            None,
+            "",
+            now,
+        )
         return v
 
     def take_over(

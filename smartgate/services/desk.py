@@ -8,12 +8,18 @@ before any command goes out; so after a crash at any instant the database
 says at least as much as the vehicles were told, and the vehicles' own
 reports settle the rest.
 
-A consignment's trip is driven by :meth:`ConsignmentDesk.tick` from the bound
-vehicle's reports, by the core's trip rules (:mod:`fleet.cargo.trips`: where the
-vehicle should stand next, what happens when it stands there, a lost vehicle): the
-same rules run in normal operation and in recovery. Loading is a crane step
-(:func:`fleet.yard.policy.lift_event`): at the pickup a lift is ordered, and the
-consignment is loaded when the crane system or a yard operator reports it done.
+The yard's decisions are the core's yard operations (:class:`fleet.yard.policy.Yard`,
+the VN side's: the same rules the simulator's capacity figures come from): where a
+free vehicle goes (the staging point, a bay with room, a charger), and which waiting
+consignment a vehicle idle at a loading spot takes (the production dispatcher's
+choice). A consignment is bound to a vehicle when that lift is ordered; the crane
+system or a yard operator reports the lift done, and it is loaded.
+
+From then on the consignment's trip is driven by :meth:`ConsignmentDesk.tick` from
+the bound vehicle's reports, by the core's trip rules (:mod:`fleet.cargo.trips`:
+where the vehicle should stand next, what happens when it stands there, a lost
+vehicle): the same rules run in normal operation and in recovery. The yard's "send
+it across" for a loaded vehicle is that trip: to the stop line, then the handoff.
 
 The gate: only ``queued`` consignments whose clearance is complete become dispatch
 jobs (``fleet.cargo.dispatch.job_from_consignment``), and the lifecycle refuses every
@@ -49,30 +55,31 @@ from fleet.cargo.consignments import (
     Direction,
     LabTest,
     clearance_problems,
-    priority_key,
     transition,
 )
 from fleet.cargo.consignments import release as release_consignment
 from fleet.cargo.declarations import DeclarationError, conflicting_fields, parse_declaration
 from fleet.cargo.dispatch import (
     REEFER,
-    Assignment,
-    DispatchStatus,
-    FleetVehicle,
     Job,
     NotDispatchable,
     TravelTimes,
-    dispatch,
     job_from_consignment,
 )
+from fleet.traffic.planner import Priority
 from fleet.vehicles import GUIDE_VEHICLE
+from fleet.yard.layout import LayoutError, YardLayout
 from fleet.yard.policy import (
+    Equipment,
     Lift,
     LiftEvent,
     LiftKind,
+    Load,
+    Phase,
+    Standing,
+    Yard,
     YardError,
     YardRules,
-    choose_spot,
     lift_event,
 )
 from maps.queries import nearest_node, spot, yard_spots
@@ -86,7 +93,14 @@ DESK = "smartgate:desk"
 RECOVERY = "smartgate:recovery"
 INSPECTION_SPOT = "X1"  # name of the spot a held consignment is unloaded at
 SIDES = ("VN", "CN")
+HOME = "VN"  # the side whose gate this desk runs
 NOT_LOADED = trips.NOT_LOADED
+# What the yard is told a lift takes when it orders one (it breaks ties between
+# bays by when their crane is free); the crane system's reports say when it really ends.
+NOMINAL_LIFT_S = 90.0
+# A bound vehicle the yard sends across goes by its consignment's trip (stop line,
+# handoff) once the goods are on it.
+ON_THE_WAY_ACROSS = frozenset({S.LOADED, S.IN_TRANSIT, S.AT_ZERO_LINE})
 
 __all__ = [
     "ConsignmentDesk",
@@ -159,6 +173,11 @@ class VehicleProfile:
     battery_kwh: float = GUIDE_VEHICLE.battery_kwh
     consumption_kwh_per_km: float = GUIDE_VEHICLE.consumption_kwh_per_km
 
+    @property
+    def equipment(self) -> Equipment:
+        """What the yard's dispatcher checks of it."""
+        return Equipment(self.capabilities, self.battery_kwh, self.consumption_kwh_per_km)
+
 
 @dataclass(frozen=True)
 class IntakeResult:
@@ -178,11 +197,15 @@ class ConsignmentDesk:
         clock: Callable[[], float] = time.time,
         recovery_timeout_s: float = 60.0,
         resend_after_s: float = 15.0,
+        yard_rules: YardRules | None = None,
     ) -> None:
-        """``graphs``: corridor -> guide graph (to pick loading and inspection spots).
+        """``graphs``: corridor -> guide graph (its yards: loading spots, staging
+        points, chargers, inspection spots).
 
-        ``clock`` stamps the records (wall-clock seconds by default, so events keep
-        going forward across restarts); the fleet's own time is passed to :meth:`tick`.
+        ``clock`` stamps the records and times the yard's rules (wall-clock seconds by
+        default, so events keep going forward across restarts); the fleet's own time
+        is passed to :meth:`tick`. Raises :class:`DeskError` for a map whose yards the
+        yard rules cannot work with (no loading spot on a side, no staging point).
         """
         self.store = store
         self.fleet = fleet
@@ -193,7 +216,15 @@ class ConsignmentDesk:
             c: {side: tuple(spots) for side, spots in yard_spots(g).items()}
             for c, g in graphs.items()
         }
-        self.bay_places = YardRules().bay_places
+        try:
+            layouts = {c: YardLayout.from_graph(c, g) for c, g in graphs.items()}
+        except LayoutError as e:
+            raise DeskError(f"the yard cannot run on this map: {e}") from None
+        # Both yards until a handoff link says custody passes at km 0 (custody_at_km0).
+        self.yard = Yard(layouts, travel, yard_rules or YardRules(), side=None)
+        self._port = _DeskYardPort(self)
+        self._fleet_now = 0.0
+        self._noted: set[tuple[str, str]] = set()  # (vehicle, goal) refusals already logged
         self._inspection = {
             c: {side: spot(g, side, INSPECTION_SPOT) for side in SIDES} for c, g in graphs.items()
         }
@@ -209,12 +240,20 @@ class ConsignmentDesk:
         self.recovering: set[str] = set()
         self._recovery_started: float | None = None
         self._sent: dict[str, tuple[str, float]] = {}  # vehicle -> (goal, clock time sent)
-        self._after_commit: list[Callable[[], None]] = []  # commands held until the commit
+        self._after_commit: list[Callable[[], object]] = []  # commands held until the commit
         # Vehicles in the other side's custody (set by the handoff agent): never dispatched.
         self.away: frozenset[str] = frozenset()
         self.load()
 
     # -- start ------------------------------------------------------------------
+    def custody_at_km0(self) -> None:
+        """A handoff link runs with the other side: from now on the yard decides for the
+        vehicles in VN custody only, and a vehicle the other side took at km 0 is theirs
+        until it stands on VN ground again (the link's return). Without a link the VN
+        operator runs both yards, as one controller room coordinating by phone would.
+        Called once, before the first round."""
+        self.yard.side = HOME
+
     def load(self) -> None:
         """Read every consignment not yet received; bound ones must be recovered first."""
         with self.lock:
@@ -367,6 +406,8 @@ class ConsignmentDesk:
                 vid = rec.vehicle_id
                 self._unbind(rec, now, "custody passed to the other side")
                 cross = getattr(self.fleet, "let_cross", None)  # the vehicle goes with it
+                if vid is not None:  # out of the VN yard's custody at km 0
+                    self._after_commit.append(lambda: self._handed_over(vid, now))
                 if vid is not None and cross is not None and release_vehicle:
                     self._after_commit.append(lambda: cross(vid, rec.consignment.id))
 
@@ -459,6 +500,7 @@ class ConsignmentDesk:
         entry = {"event": f"lift_{event.value}", "consignment_id": rec.id, "t": now}
         entry |= {"vehicle_id": lift.vehicle, "spot": lift.spot, "actor": actor}
         rec.log.append(entry | {"reason": reason})
+        self._after_commit.append(lambda: self._yard_lift_event(lift, event, now))
         if event is LiftEvent.DONE and lift.kind is LiftKind.LOAD:
             why = f"lifted onto vehicle {lift.vehicle} at {lift.spot}: {reason}"
             self._step(rec, S.LOADED, now, actor, why)
@@ -515,7 +557,7 @@ class ConsignmentDesk:
                         rec.id,
                         lambda r, t: self._step(r, S.QUEUED, t, DESK, "waiting in the yard"),
                     )
-            self._dispatch(snaps, fleet_now)
+            self._yard_round(snaps, fleet_now)
 
     def _guarded(self, fn: Callable[..., object], *args: Any) -> None:
         """Run one consignment's step; a refusal is logged and retried next tick, and
@@ -614,108 +656,175 @@ class ConsignmentDesk:
             if not self.recovering:
                 self._log(now, {"event": "recovery_complete"})
 
-    def _dispatch(self, snaps: Mapping[str, VehicleSnapshot], fleet_now: float) -> None:
-        bound = {r.vehicle_id for r in self.records.values() if r.vehicle_id is not None}
-        vehicles = []
+    # -- the yard -------------------------------------------------------------------
+    def _yard_round(self, snaps: Mapping[str, VehicleSnapshot], fleet_now: float) -> None:
+        """Tell the yard what the fleet and the desk know, let it decide, log why."""
+        now = self.clock()
+        self._fleet_now = fleet_now
+        bound = {r.vehicle_id: r for r in self.records.values() if r.vehicle_id is not None}
+        self._sync_vehicles(snaps, bound, now)
+        self._sync_loads()
+        standing = {
+            vid: Standing(available=s.online and vid not in self.away, stopped=not s.busy)
+            for vid, s in snaps.items()
+        }
+        self.yard.decide(now, standing, self._port)
+        for d in self.yard.take_decisions():
+            self._log(
+                d.at,
+                {
+                    "event": "yard_decision",
+                    "vehicle_id": d.vehicle,
+                    "what": d.what,
+                    "detail": d.detail,
+                    "why": d.why,
+                },
+            )
+
+    def _sync_vehicles(
+        self,
+        snaps: Mapping[str, VehicleSnapshot],
+        bound: Mapping[str, ConsignmentRecord],
+        now: float,
+    ) -> None:
+        """The yard's vehicles as the reports and the desk's records say: custody,
+        arrivals, trips that ended without crossing, and commands to repeat."""
+        y = self.yard
         for vid, s in sorted(snaps.items()):
             p = self.profiles.get(vid)
-            if p is None or not s.online or s.busy or s.node is None or vid in bound:
+            if p is None or s.corridor not in y.layouts:
                 continue
-            if vid in self.away:
+            v = y.vehicles.get(vid)
+            rec = bound.get(vid)
+            if vid in self.away:  # in the other side's custody
+                if v is not None:
+                    try:
+                        y.hand_over(vid, now)
+                    except YardError:
+                        y.left_custody(vid)
                 continue
-            vehicles.append(
-                FleetVehicle(
-                    id=vid,
-                    corridor=s.corridor,
-                    node=s.node,
-                    charging_node=p.charging_node,
-                    battery_soc=p.battery_soc,
-                    battery_kwh=p.battery_kwh,
-                    consumption_kwh_per_km=p.consumption_kwh_per_km,
-                    capabilities=p.capabilities,
-                    status=DispatchStatus.IDLE,
-                )
-            )
-        if not vehicles:
-            return
-        pickups: dict[str, str] = {}
-        waiting = sorted(
-            (
-                r
-                for r in self.records.values()
-                if r.consignment.state is S.QUEUED and r.vehicle_id is None
-            ),
-            key=lambda r: priority_key(r.consignment),  # best first
-        )
-        assignments: list[Assignment] = []
-        # A vehicle idle at a loading spot loads there (the yard's rule): the dispatcher
-        # chooses, among what waits on that side, what it may take (tiers, capability,
-        # battery), with that spot as the pickup.
-        free_vehicles = []
-        for v in vehicles:
-            side = self._side_of_spot(v.corridor, v.node)
-            if side is None:
-                free_vehicles.append(v)
-                continue
-            taken = {a.job_id for a in assignments}
-            here = [
-                job
-                for r in waiting
-                if r.id not in taken
-                and r.consignment.corridor == v.corridor
-                and self._side(r.consignment) == side
-                and (job := _job(r.consignment, v.node)) is not None
-            ]
-            plan = dispatch([v], here, self.travel, self.clock()) if here else None
-            if plan is not None and plan.assignments:
-                assignments.append(plan.assignments[0])
-                pickups[plan.assignments[0].job_id] = v.node
-            else:
-                free_vehicles.append(v)
-        # The others are sent to a bay by the bay rule (never a full bay), best job first:
-        # when the bays are full it is the last ones that wait.
-        claims = self._bay_claims(snaps)
-        jobs: list[Job] = []
-        for rec in waiting:
-            c = rec.consignment
-            if rec.id in pickups:
-                continue
-            places = claims.setdefault(c.corridor, {})
-            pickup = choose_spot(
-                self.loading_spots(c.corridor, self._side(c)), places, self.bay_places
-            )
-            job = _job(c, pickup) if pickup is not None else None
-            if pickup is None or job is None:
-                continue  # every loading bay on its side is full, or it may not go
-            jobs.append(job)
-            places[pickup] = places.get(pickup, 0) + 1  # held for it while dispatching
-            pickups[c.id] = pickup
-        if jobs and free_vehicles:
-            assignments += dispatch(free_vehicles, jobs, self.travel, self.clock()).assignments
-        for a in assignments:
-            now = self.clock()
-
-            def bind(rec: ConsignmentRecord, t: float, a: Any = a) -> None:
-                if rec.consignment.state is not S.QUEUED or rec.vehicle_id is not None:
-                    raise DeskError(f"consignment {rec.id} is no longer waiting")
-                rec.vehicle_id = a.vehicle_id
-                rec.pickup = pickups[rec.id]
-                rec.log.append(
-                    {
-                        "event": "consignment_assigned",
-                        "consignment_id": rec.id,
-                        "vehicle_id": a.vehicle_id,
-                        "pickup": rec.pickup,
-                        "eta_s": round(a.eta_s, 1),
-                        "t": t,
-                    }
-                )
-
+            if not s.online or s.busy or s.node is None:
+                continue  # the yard decides on a vehicle standing at a known place
             try:
-                self._change(a.job_id, bind)
-            except (DeskError, StoreConflict):
-                continue
-            self._send(a.vehicle_id, pickups[a.job_id], fleet_now, now, why=a.job_id)
+                if v is None and vid in y.away:
+                    if y.layouts[s.corridor].side_of(s.node) == HOME:  # back: ours again
+                        y.take_over(vid, s.corridor, s.node, None, now)
+                        y.arrived(vid, s.node, now, self._port)
+                elif v is None:
+                    load = self._load_of(rec) if rec is not None else None
+                    lift = rec.lift if rec is not None and load is not None else None
+                    y.add_vehicle(vid, s.corridor, s.node, now, p.equipment, load=load, lift=lift)
+                elif v.load is not None and (rec is None or rec.id != v.load.id):
+                    y.freed(vid, s.node, now)  # its trip ended on this side
+                elif v.phase is Phase.DRIVING and rec is None:
+                    if s.node == v.target:
+                        y.arrived(vid, s.node, now, self._port)
+                    else:
+                        sent = self._sent.get(vid)
+                        if sent is None or now - sent[1] >= self.resend_after_s:
+                            self._send(vid, v.target, self._fleet_now, now, why="yard: again")
+            except YardError as e:  # e.g. standing on the far side's ground: not ours
+                self._note(vid, s.node, now, str(e))
+
+    def _sync_loads(self) -> None:
+        """The yard's waiting lists: the queued consignments no vehicle has."""
+        y = self.yard
+        want = {
+            r.id: r
+            for r in self.records.values()
+            if r.consignment.state is S.QUEUED
+            and r.vehicle_id is None
+            and r.consignment.corridor in y.layouts
+            and not clearance_problems(r.consignment)
+        }
+        have: set[str] = set()
+        for (corridor, _side), q in list(y.waiting.items()):
+            for x in list(q):
+                if x.id in want:
+                    have.add(x.id)
+                else:
+                    y.gone(corridor, x.id)  # bound, held, or no longer the desk's
+        carried = {v.load.id for v in y.vehicles.values() if v.load is not None}
+        for cid in sorted(want.keys() - have - carried):
+            y.arrive(self._load_of(want[cid]))
+
+    def _load_of(self, rec: ConsignmentRecord) -> Load:
+        """The consignment as the yard sees it: cleared, waiting since it was queued."""
+        c = rec.consignment
+        queued = [e.at for e in c.history if e.to_state is S.QUEUED]
+        return Load(
+            c.id,
+            c.corridor,
+            self._side(c),
+            priority=Priority.PERISHABLE if c.goods.perishable else Priority.STANDARD,
+            declared_priority=c.priority,
+            arrived=queued[-1] if queued else c.declared_at,
+            cleared=True,
+            needs_reefer=c.goods.refrigerated,
+        )
+
+    def _yard_send(self, vid: str, goal: str, now: float) -> bool:
+        """Carry out the yard's "go to ``goal``"; False when it cannot be (the yard
+        asks again next round)."""
+        rec = next((r for r in self.records.values() if r.vehicle_id == vid), None)
+        v = self.yard.vehicles[vid]
+        lay = self.yard.layouts[v.corridor]
+        across = lay.side_of(goal) != lay.side_of(v.node)
+        if rec is not None:
+            # A bound vehicle goes by its consignment's trip (fleet.cargo.trips): across
+            # means to the stop line and the handoff, once the goods are on it.
+            return across and rec.consignment.state in ON_THE_WAY_ACROSS
+        if across and self.yard.side is not None:
+            why = "an empty vehicle crosses only when the other side takes it (no handoff yet)"
+            self._note(vid, goal, now, why)
+            return False
+        return self._send(vid, goal, self._fleet_now, now, why="the yard's decision")
+
+    def _yard_lift(self, lift: Lift, now: float) -> None:
+        """The yard ordered a lift: a loading one binds its consignment to the vehicle
+        at that spot (persisted) and becomes the cranes' work order."""
+        if lift.kind is not LiftKind.LOAD:  # unloading: only for loads that came across
+            self._note(lift.vehicle, lift.spot, now, f"unloading {lift.load} is not the desk's")
+            return
+
+        def bind(rec: ConsignmentRecord, t: float) -> None:
+            c = rec.consignment
+            if c.state is not S.QUEUED or rec.vehicle_id is not None:
+                raise DeskError(f"consignment {rec.id} is no longer waiting")
+            if _job(c, lift.spot) is None:
+                raise DeskError(f"consignment {rec.id} may not be loaded: not cleared")
+            rec.vehicle_id, rec.pickup, rec.lift = lift.vehicle, lift.spot, lift
+            entry = {"consignment_id": rec.id, "vehicle_id": lift.vehicle, "t": t}
+            rec.log.append({"event": "consignment_assigned", **entry, "pickup": lift.spot})
+            rec.log.append({"event": "lift_ordered", **entry, "spot": lift.spot})
+
+        # A refusal leaves the yard a step ahead; the next round frees the vehicle.
+        self._guarded(self._change, lift.load, bind)
+
+    def _yard_lift_event(self, lift: Lift, event: LiftEvent, now: float) -> None:
+        tell = self.yard.lift_started if event is LiftEvent.STARTED else self.yard.lift_done
+        try:
+            tell(lift.vehicle, lift.spot, lift.load, now)
+        except YardError as e:  # e.g. a vehicle the yard has not seen since a restart
+            self._note(lift.vehicle, lift.spot, now, f"yard not told of lift {event}: {e}")
+
+    def _handed_over(self, vid: str, now: float) -> None:
+        """Custody passed with the consignment: the other side's yard has the vehicle.
+        With one operator for both yards it stays this yard's: once it stands on the
+        far side, its trip is over and it is free there (the next round says so)."""
+        if vid not in self.yard.vehicles or self.yard.side is None:
+            return
+        try:
+            self.yard.hand_over(vid, now)
+        except YardError:
+            self.yard.left_custody(vid)
+
+    def _note(self, vid: str, what: str, now: float, why: str) -> None:
+        """Log a refusal once per vehicle and place (the yard repeats it every round)."""
+        if (vid, what) in self._noted:
+            return
+        self._noted.add((vid, what))
+        self._log(now, {"event": "yard_step_refused", "vehicle_id": vid, "at": what, "why": why})
 
     # -- helpers ----------------------------------------------------------------
     def _change(
@@ -792,7 +901,8 @@ class ConsignmentDesk:
         )
         rec.vehicle_id = None
 
-    def _send(self, vid: str, goal: str, fleet_now: float, now: float, *, why: str) -> None:
+    def _send(self, vid: str, goal: str, fleet_now: float, now: float, *, why: str) -> bool:
+        """Command the vehicle; False (logged) when the fleet refuses."""
         self._sent[vid] = (goal, now)
         try:
             self.fleet.send_to(vid, goal, fleet_now)
@@ -801,6 +911,8 @@ class ConsignmentDesk:
                 now,
                 {"event": "command_refused", "vehicle_id": vid, "goal": goal, "why": f"{why}: {e}"},
             )
+            return False
+        return True
 
     def _log(self, now: float, entry: dict[str, Any]) -> None:
         self.store.append({"t": now, **entry})
@@ -809,31 +921,9 @@ class ConsignmentDesk:
         """The consignment's origin side, as the map names it."""
         return "VN" if c.direction is Direction.EXPORT else "CN"
 
-    def _side_of_spot(self, corridor: str, node: str) -> str | None:
-        """The side whose loading spot ``node`` is, if it is one."""
-        for side, spots in self._loading.get(corridor, {}).items():
-            if node in spots:
-                return side
-        return None
-
     def loading_spots(self, corridor: str, side: str) -> tuple[str, ...]:
         """The loading spots of ``corridor``'s ``side`` yard ("VN", "CN")."""
         return self._loading.get(corridor, {}).get(side, ())
-
-    def _bay_claims(self, snaps: Mapping[str, VehicleSnapshot]) -> dict[str, dict[str, int]]:
-        """Corridor -> loading spot -> vehicles standing there or bound there to load."""
-        at: dict[tuple[str, str], set[str]] = {}
-        for s in snaps.values():
-            if s.node is not None and s.node in self._all_loading.get(s.corridor, ()):
-                at.setdefault((s.corridor, s.node), set()).add(s.id)
-        for r in self.records.values():
-            c = r.consignment
-            if r.vehicle_id is not None and r.pickup is not None and c.state is S.QUEUED:
-                at.setdefault((c.corridor, r.pickup), set()).add(r.vehicle_id)
-        out: dict[str, dict[str, int]] = {}
-        for (corridor, node), vids in at.items():
-            out.setdefault(corridor, {})[node] = len(vids)
-        return out
 
     def _inspection_spot(self, c: Consignment) -> str | None:
         return self._inspection.get(c.corridor, {}).get(self._side(c))
@@ -1196,3 +1286,18 @@ def desk_for(orch: Orchestrator, store: Store) -> ConsignmentDesk:
         corridors=list(orch.graphs),
         graphs=orch.graphs,
     )
+
+
+class _DeskYardPort:
+    """The yard's decisions, carried out by the desk: goals to the fleet, lifts to the
+    consignments (bound and persisted) and from there to the cranes' work list."""
+
+    def __init__(self, desk: ConsignmentDesk) -> None:
+        self.desk = desk
+
+    def send_to(self, vehicle_id: str, goal: str, priority: Priority, now: float) -> bool:
+        return self.desk._yard_send(vehicle_id, goal, now)
+
+    def order_lift(self, lift: Lift, now: float) -> float:
+        self.desk._yard_lift(lift, now)
+        return now + NOMINAL_LIFT_S

@@ -186,6 +186,8 @@ class HandoffAgent:
     ) -> None:
         self.orch = orch
         self.desk = desk
+        if desk is not None:
+            desk.custody_at_km0()  # the other side takes our vehicles over at km 0
         self.opts = opts
         self.clock = clock
         me = PeerGrant(m.SIDE_VN, opts.system_id, opts.corridors)

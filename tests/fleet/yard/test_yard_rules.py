@@ -464,3 +464,54 @@ def test_a_vehicle_in_the_yard_takes_a_bay_from_where_it_stands(layout: YardLayo
     yard.vehicles["b30"].target = layout.staging["CN"]
     yard.decide(2.0, all_standing(yard), port)
     assert port.sent == [("p", layout.spots["VN"][3], Priority.STANDARD)]
+
+
+def test_a_restart_finds_vehicles_loading_and_loaded_and_they_hold_their_places(
+    layout: YardLayout,
+) -> None:
+    """A restarted orchestrator's yard learns a vehicle with its load (and lift) from the
+    records: it is not given another load, and its place in the bay counts."""
+    yard, port = Yard({C: layout}, travel(), YardRules(bay_places=1)), Port()
+    spots = layout.spots["VN"]
+    yard.arrive(load(9))
+    pending = Lift("a", spots[0], "c1", LiftKind.LOAD, 0.0)
+    yard.add_vehicle("a", C, spots[0], 5.0, load=load(1), lift=pending)
+    done = Lift("b", spots[1], "c2", LiftKind.LOAD, 0.0, started_at=1.0, done_at=2.0)
+    yard.add_vehicle("b", C, spots[1], 5.0, load=load(2), lift=done)
+    assert (yard.vehicles["a"].phase, yard.vehicles["b"].phase) == (Phase.LOADING, Phase.READY)
+    with pytest.raises(YardError, match="without that load"):
+        yard.add_vehicle("c", C, spots[2], 5.0, lift=pending)
+    yard.decide(6.0, all_standing(yard), port)
+    assert port.lifts == []  # a loading vehicle takes nothing more
+    assert port.sent == [("b", layout.staging["CN"], Priority.STANDARD)]  # loaded: across
+    assert yard.claims(C, spots[0]) == 1  # a's place, with one a bay: nobody is sent there
+    assert yard.free_spot(C, "VN") == spots[1]  # b has left its bay
+    yard.lift_started("a", spots[0], "c1", 7.0)  # the crane goes on where it was
+    assert yard.lift_done("a", spots[0], "c1", 8.0) and yard.vehicles["a"].phase is Phase.READY
+
+
+def test_a_freed_vehicle_is_idle_and_empty_where_it_stands(layout: YardLayout) -> None:
+    """A trip that ended on this side (goods unloaded at inspection, brought back): the
+    vehicle is the yard's again, empty, and takes a load like any other."""
+    yard, port = Yard({C: layout}, travel()), Port()
+    spot = layout.spots["VN"][0]
+    yard.add_vehicle("a", C, spot, 0.0, load=load(1))
+    yard.decide(1.0, all_standing(yard), port)  # sent across with c1
+    with pytest.raises(YardError, match="no node"):
+        yard.freed("a", "nowhere", 2.0)
+    v = yard.freed("a", spot, 2.0)
+    assert (v.phase, v.load, v.lift, v.node) == (Phase.IDLE, None, None, spot)
+    yard.arrive(load(3))
+    yard.decide(3.0, all_standing(yard), port)
+    assert [(lift.vehicle, lift.load) for lift in port.lifts] == [("a", "c3")]
+
+
+def test_a_vehicle_found_across_leaves_custody_without_being_sent(layout: YardLayout) -> None:
+    yard = Yard({C: layout}, travel(), side="VN")
+    yard.add_vehicle("a", C, layout.spots["VN"][0], 0.0)
+    with pytest.raises(YardError, match="not sent across"):
+        yard.hand_over("a", 1.0)
+    yard.left_custody("a")
+    assert "a" in yard.away and "a" not in yard.vehicles
+    with pytest.raises(YardError, match="unknown vehicle"):
+        yard.left_custody("a")

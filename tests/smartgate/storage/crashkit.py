@@ -126,6 +126,7 @@ def run_orchestrator(db: str, port: int, d: Path) -> None:
     from api.app import create_app
     from fleet.core import AckStatus, Command, CommandAck, RouteCommand
     from fleet.vehicles import VehicleReport
+    from fleet.yard.policy import YardRules
     from maps.corridors import load_corridors
     from smartgate.services.desk import attach_desk
     from smartgate.services.orchestrator import Orchestrator
@@ -138,6 +139,9 @@ def run_orchestrator(db: str, port: int, d: Path) -> None:
     orch = attach_desk(Orchestrator(maps, graphs, plan_traffic=False), store)
     assert orch.desk is not None
     orch.desk.resend_after_s = 3.0
+    # Its vehicles drive at 400 m/s: an empty one in the CN yard heads back after a second
+    # rather than a minute (the yard rule's wait, scaled like the driving).
+    orch.desk.yard.rules = YardRules(empty_run_after_s=1.0)
     orch.desk.recovery_timeout_s = 20.0
     for vid, corridor, home in FLEET:
         orch.add_vehicle(vid, corridor, home, time.time())

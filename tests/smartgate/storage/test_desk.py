@@ -12,7 +12,7 @@ import pytest
 from fleet.cargo.consignments import ConsignmentState as S
 from fleet.cargo.consignments import IllegalTransition, LabTest
 from fleet.cargo.dispatch import GraphTravelTimes
-from fleet.yard.policy import LiftEvent
+from fleet.yard.policy import LiftEvent, YardRules
 from smartgate.services.desk import (
     ConsignmentDesk,
     DeskError,
@@ -76,6 +76,15 @@ def crane(desk: ConsignmentDesk, cid: str, *events: LiftEvent) -> None:
         )
 
 
+def drive(desk: ConsignmentDesk, fleet: YardFleet, t: float) -> None:
+    """Every vehicle on its way reaches the goal it was sent to; then one desk round."""
+    for vid, snap in fleet.snaps.items():
+        goal = fleet.goal_of(vid)
+        if snap.busy and goal is not None:
+            fleet.arrive(vid, goal)
+    desk.tick(t)
+
+
 def test_a_trip_from_declaration_to_the_other_side(
     db_url: str, graphs: dict[str, nx.DiGraph]
 ) -> None:
@@ -88,16 +97,18 @@ def test_a_trip_from_declaration_to_the_other_side(
     assert desk.get("VN-2026-000001").consignment.state is S.CLEARED
     desk.tick(0.0)
     rec = desk.get("VN-2026-000001")
-    assert rec.consignment.state is S.QUEUED and rec.vehicle_id == "hn_01"
-    pickup = rec.pickup
+    # The yard sends the vehicle from its parking place to a bay; the consignment is
+    # given to it there, when its lift is ordered.
+    assert rec.consignment.state is S.QUEUED and rec.vehicle_id is None
+    pickup = fleet.goal_of("hn_01")
     assert pickup is not None and pickup.startswith("vn-spot-L")
-    assert fleet.goal_of("hn_01") == pickup
     desk.tick(1.0)  # still driving: nothing changes
-    assert desk.get("VN-2026-000001").consignment.state is S.QUEUED
+    assert desk.get("VN-2026-000001").vehicle_id is None
     fleet.arrive("hn_01", pickup)
     desk.tick(2.0)
     rec = desk.get("VN-2026-000001")
     assert rec.consignment.state is S.QUEUED  # standing there is not being loaded
+    assert rec.vehicle_id == "hn_01" and rec.pickup == pickup
     assert rec.lift is not None and (rec.lift.vehicle, rec.lift.spot) == ("hn_01", pickup)
     assert [r.id for r in desk.open_lifts()] == ["VN-2026-000001"]
     crane(desk, "VN-2026-000001")
@@ -150,15 +161,13 @@ def test_the_gate_uncleared_never_dispatched(tmp_path: Path, graphs: dict[str, n
     )
     desk.intake(declaration(3), actor="sw")
     clear(desk, "VN-2026-000003")
-    desk.tick(0.0)  # 3 is queued and taken
-    assert desk.get("VN-2026-000003").vehicle_id is not None
+    desk.tick(0.0)  # 3 is queued and taken by hn_02, standing at a bay
+    assert desk.get("VN-2026-000003").vehicle_id == "hn_02"
     desk.customs("VN-2026-000003", cleared=False, actor=CUSTOMS, reason="re-inspection ordered")
     rec3 = desk.get("VN-2026-000003")
     assert rec3.consignment.state is S.HELD and rec3.vehicle_id is None  # nothing was loaded
     for t in range(1, 6):
-        for vid in fleet.snaps:
-            fleet.arrive(vid, "vn-spot-P1")
-        desk.tick(float(t))
+        drive(desk, fleet, float(t))  # both stand at bays now: nothing to load
     for cid, state in [
         ("VN-2026-000001", S.DECLARED),
         ("VN-2026-000002", S.DECLARED),
@@ -166,8 +175,10 @@ def test_the_gate_uncleared_never_dispatched(tmp_path: Path, graphs: dict[str, n
     ]:
         rec = desk.get(cid)
         assert rec.consignment.state is state and rec.vehicle_id is None, cid
-    # The one command ever sent fetched consignment 3, before customs withdrew it.
-    assert len(fleet.commands) == 1 and fleet.commands[0][1] == rec3.pickup
+    # The one lift ever ordered was consignment 3's, before customs withdrew it.
+    lifts = [e for e in store.events() if e["event"] == "lift_ordered"]
+    assert [e["consignment_id"] for e in lifts] == ["VN-2026-000003"]
+    assert [v for v, _ in fleet.commands] == ["hn_01"]  # to a bay, with nothing for it
     with pytest.raises(IllegalTransition, match="not a legal transition"):
         desk.handover("VN-2026-000001", accepted=True, actor="cn", reason="no")
     # The durian's second lab certificate completes clearance: now it may go.
@@ -206,10 +217,9 @@ def test_restart_recovers_in_flight_before_new_dispatch(
         desk.intake(declaration(i), actor="sw")
         clear(desk, f"VN-2026-00000{i}")
     desk.tick(0.0)
+    drive(desk, fleet, 1.0)  # to the bays, where the lifts are ordered
     bound = {r.vehicle_id: r for r in (desk.get("VN-2026-000001"), desk.get("VN-2026-000002"))}
     assert set(bound) == {"hn_01", "hn_02"}
-    fleet.arrive("hn_01", bound["hn_01"].pickup or "")
-    desk.tick(1.0)
     crane(desk, bound["hn_01"].id)
     desk.tick(1.5)  # hn_01's consignment is now in transit to the line
     in_transit = bound["hn_01"].id
@@ -237,7 +247,8 @@ def test_restart_recovers_in_flight_before_new_dispatch(
     assert desk.get(bound["hn_02"].id).vehicle_id is None
     fleet.set_online("hn_02", True)
     fleet.arrive("hn_02", "vn-spot-P1")
-    desk.tick(4.0)  # dispatch runs again: one of the two waiting gets hn_02
+    desk.tick(4.0)  # the yard runs again: hn_02 goes to a bay
+    drive(desk, fleet, 5.0)  # and takes one of the two waiting there
     waiting = [desk.get(cid) for cid in (bound["hn_02"].id, "VN-2026-000003")]
     assert sorted(str(r.vehicle_id) for r in waiting) == ["None", "hn_02"]
     assert all(r.consignment.state is S.QUEUED for r in waiting)
@@ -258,8 +269,7 @@ def test_lost_vehicle_with_goods_is_held_for_attention(
     desk.intake(declaration(1), actor="sw")
     clear(desk, "VN-2026-000001")
     desk.tick(0.0)
-    fleet.arrive("hn_01", desk.get("VN-2026-000001").pickup or "")
-    desk.tick(1.0)
+    drive(desk, fleet, 1.0)
     crane(desk, "VN-2026-000001")
     desk.tick(1.5)
     store.close()
@@ -297,8 +307,9 @@ def test_loading_waits_for_the_crane_and_refuses_what_does_not_fit(
     desk.intake(declaration(1), actor="sw")
     clear(desk, cid)
     desk.tick(0.0)
-    rec = desk.get(cid)
-    vid, spot = rec.vehicle_id or "", rec.pickup or ""
+    assert desk.get(cid).vehicle_id is None  # both are on their way to bays
+    vid = "hn_01"
+    spot = fleet.goal_of(vid) or ""
 
     def report(event: LiftEvent, **kw: str) -> None:
         args = {"vehicle_id": vid, "spot": spot} | kw
@@ -368,10 +379,8 @@ def test_an_operator_confirms_loading_and_a_hold_cancels_the_lift(
         desk.intake(declaration(i), actor="sw")
         clear(desk, f"VN-2026-00000{i}")
     desk.tick(0.0)
+    drive(desk, fleet, 1.0)
     recs = [desk.get(f"VN-2026-00000{i}") for i in (1, 2)]
-    for r in recs:
-        fleet.arrive(r.vehicle_id or "", r.pickup or "")
-    desk.tick(1.0)
     one = desk.confirm_loaded(recs[0].id, actor="yard-op:lan", reason="no crane feed at L2")
     assert one.consignment.state is S.LOADED and one.lift is not None and not one.lift.pending
     assert one.consignment.history[-1].actor == "yard-op:lan"
@@ -398,17 +407,88 @@ def test_pickups_follow_the_bay_rule_and_a_vehicle_at_a_spot_loads_there(
     vehicles = {f"hn_{i:02d}": ("huu-nghi", "vn-spot-P1") for i in range(1, 10)}
     vehicles["hn_10"] = ("huu-nghi", "vn-spot-L5")  # already standing in a bay
     fleet = YardFleet(vehicles)
-    desk = make_desk(store, fleet, graphs)
-    desk.bay_places = 1  # one vehicle a bay: eight places on the VN side
+    # One vehicle a bay: eight places on the VN side.
+    desk = make_desk(store, fleet, graphs, yard_rules=YardRules(bay_places=1))
     for i in range(1, 11):
         desk.intake(declaration(i), actor="sw")
         clear(desk, f"VN-2026-{i:06d}")
     desk.tick(0.0)
+    at_l5 = desk.get("VN-2026-000001")  # the best waiting (the first declared)
+    assert (at_l5.vehicle_id, at_l5.pickup) == ("hn_10", "vn-spot-L5")  # loads where it stands
+    sent = dict(fleet.commands)
+    spots = desk.loading_spots("huu-nghi", "VN")
+    # The seven other bays get one vehicle each; two wait in the parking with no bay free.
+    assert sorted(sent.values()) == sorted(s for s in spots if s != "vn-spot-L5")
+    assert len(sent) == 7
+    drive(desk, fleet, 1.0)
     recs = [desk.get(f"VN-2026-{i:06d}") for i in range(1, 11)]
     bound = [r for r in recs if r.vehicle_id is not None]
-    pickups = [r.pickup for r in bound]
-    assert len(bound) == 8  # every bay has its one place claimed: the rest wait
-    assert sorted(pickups) == sorted(desk.loading_spots("huu-nghi", "VN"))  # all eight
-    at_l5 = next(r for r in bound if r.vehicle_id == "hn_10")
-    assert at_l5.pickup == "vn-spot-L5"  # it loads where it stands
+    assert sorted(str(r.pickup) for r in bound) == sorted(spots)  # all eight, one each
+    assert len(fleet.commands) == 7  # nobody was sent to a full bay
+    store.close()
+
+
+def export_one(desk: ConsignmentDesk, fleet: YardFleet, cid: str) -> None:
+    """hn_01, standing at a VN bay, takes ``cid`` to the line and the other side accepts it."""
+    desk.tick(0.0)
+    assert desk.get(cid).vehicle_id == "hn_01"
+    crane(desk, cid)
+    desk.tick(1.0)
+    fleet.arrive("hn_01", "SL-E-zero")
+    desk.tick(2.0)
+    desk.handover(cid, accepted=True, actor="cn:youyiguan", reason="accepted")
+
+
+def test_without_a_link_one_operator_runs_both_yards(
+    tmp_path: Path, graphs: dict[str, nx.DiGraph]
+) -> None:
+    """No handoff link: once across, the vehicle's trip is over where it stands in the
+    CN yard, and the yard's empty-run rule brings it back for the cargo waiting in VN."""
+    store = Store(f"sqlite:///{tmp_path}/db.sqlite")
+    fleet = YardFleet({"hn_01": ("huu-nghi", "vn-spot-L1")})
+    desk = make_desk(store, fleet, graphs, yard_rules=YardRules(empty_run_after_s=0.0))
+    for i in (1, 2):
+        desk.intake(declaration(i), actor="sw")
+        clear(desk, f"VN-2026-00000{i}")
+    export_one(desk, fleet, "VN-2026-000001")
+    fleet.arrive("hn_01", "cn-spot-L1")  # let across, it stands in the CN yard
+    desk.tick(3.0)
+    desk.tick(4.0)
+    staging_vn = desk.yard.layouts["huu-nghi"].staging["VN"]
+    assert fleet.goal_of("hn_01") == staging_vn
+    why = [e["why"] for e in store.events() if e["event"] == "yard_decision"]
+    assert why[-1] == "empty run: 1 loads soon ready there", why
+    fleet.arrive("hn_01", staging_vn)
+    desk.tick(5.0)  # head of the staging queue: a bay with room
+    drive(desk, fleet, 6.0)
+    rec = desk.get("VN-2026-000002")
+    assert rec.vehicle_id == "hn_01" and rec.lift is not None
+    store.close()
+
+
+def test_with_a_link_a_vehicle_across_is_the_other_sides(
+    tmp_path: Path, graphs: dict[str, nx.DiGraph]
+) -> None:
+    """Custody at km 0: after the handover the VN desk commands the vehicle no more while
+    it is on the other side, and never sends an empty one across on its own."""
+    store = Store(f"sqlite:///{tmp_path}/db.sqlite")
+    fleet = YardFleet({"hn_01": ("huu-nghi", "vn-spot-L1"), "hn_02": ("huu-nghi", "vn-spot-L2")})
+    desk = make_desk(store, fleet, graphs, yard_rules=YardRules(empty_run_after_s=0.0))
+    desk.custody_at_km0()
+    desk.intake(declaration(1), actor="sw")
+    clear(desk, "VN-2026-000001")
+    for i in (2, 3):  # imports waiting in the CN yard: an empty run would go for them
+        desk.intake(declaration(i, direction="import"), actor="sw")
+        clear(desk, f"VN-2026-00000{i}")
+    export_one(desk, fleet, "VN-2026-000001")
+    assert "hn_01" in desk.yard.away and "hn_01" not in desk.yard.vehicles
+    fleet.arrive("hn_01", "cn-spot-L1")
+    sent = list(fleet.commands)
+    for t in range(3, 8):
+        desk.tick(float(t))
+    assert fleet.commands == sent  # neither the one across nor the empty one moves
+    refused = [e for e in store.events() if e["event"] == "yard_step_refused"]
+    assert [e["vehicle_id"] for e in refused] == ["hn_02"]  # logged once, not every round
+    assert "no handoff" in refused[0]["why"]
+    assert all(desk.get(f"VN-2026-00000{i}").vehicle_id is None for i in (2, 3))
     store.close()
