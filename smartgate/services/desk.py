@@ -158,7 +158,11 @@ class FleetPort(Protocol):
 
     def snapshots(self) -> Mapping[str, VehicleSnapshot]: ...
 
-    def send_to(self, vehicle_id: str, goal: str, now: float) -> None: ...
+    def send_to(
+        self, vehicle_id: str, goal: str, now: float, priority: Priority | None = None
+    ) -> None:
+        """Plan and send; ``priority``: the traffic priority of what it carries."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -634,7 +638,10 @@ class ConsignmentDesk:
         if out.send_to is not None:
             drop = out.send_to
             rec.log.append({"event": "consignment_sent", "consignment_id": c.id, "t": now})
-            self._after_commit.append(lambda: self._send(vid, drop, fleet_now, now, why=c.id))
+            prio = _traffic_priority(c)  # to the line and across: its cargo's priority
+            self._after_commit.append(
+                lambda: self._send(vid, drop, fleet_now, now, why=c.id, prio=prio)
+            )
         if out.free is not None:
             self._unbind(rec, now, out.free)
 
@@ -756,14 +763,14 @@ class ConsignmentDesk:
             c.id,
             c.corridor,
             self._side(c),
-            priority=Priority.PERISHABLE if c.goods.perishable else Priority.STANDARD,
+            priority=_traffic_priority(c),
             declared_priority=c.priority,
             arrived=queued[-1] if queued else c.declared_at,
             cleared=True,
             needs_reefer=c.goods.refrigerated,
         )
 
-    def _yard_send(self, vid: str, goal: str, now: float) -> bool:
+    def _yard_send(self, vid: str, goal: str, priority: Priority, now: float) -> bool:
         """Carry out the yard's "go to ``goal``"; False when it cannot be (the yard
         asks again next round)."""
         rec = next((r for r in self.records.values() if r.vehicle_id == vid), None)
@@ -778,7 +785,7 @@ class ConsignmentDesk:
             why = "an empty vehicle crosses only when the other side takes it (no handoff yet)"
             self._note(vid, goal, now, why)
             return False
-        return self._send(vid, goal, self._fleet_now, now, why="the yard's decision")
+        return self._send(vid, goal, self._fleet_now, now, why="the yard's decision", prio=priority)
 
     def _yard_lift(self, lift: Lift, now: float) -> None:
         """The yard ordered a lift: a loading one binds its consignment to the vehicle
@@ -901,11 +908,20 @@ class ConsignmentDesk:
         )
         rec.vehicle_id = None
 
-    def _send(self, vid: str, goal: str, fleet_now: float, now: float, *, why: str) -> bool:
+    def _send(
+        self,
+        vid: str,
+        goal: str,
+        fleet_now: float,
+        now: float,
+        *,
+        why: str,
+        prio: Priority | None = None,
+    ) -> bool:
         """Command the vehicle; False (logged) when the fleet refuses."""
         self._sent[vid] = (goal, now)
         try:
-            self.fleet.send_to(vid, goal, fleet_now)
+            self.fleet.send_to(vid, goal, fleet_now, prio)
         except ValueError as e:  # e.g. the fleet refuses (busy, offline): retried later
             self._log(
                 now,
@@ -927,6 +943,11 @@ class ConsignmentDesk:
 
     def _inspection_spot(self, c: Consignment) -> str | None:
         return self._inspection.get(c.corridor, {}).get(self._side(c))
+
+
+def _traffic_priority(c: Consignment) -> Priority:
+    """Fruit is planned ahead of other goods on the lanes (the yard's rule 3)."""
+    return Priority.PERISHABLE if c.goods.perishable else Priority.STANDARD
 
 
 def _job(c: Consignment, pickup: str) -> Job | None:
@@ -1245,7 +1266,9 @@ class OrchestratorFleet:
                 out[v.id] = VehicleSnapshot(v.id, v.corridor, online, busy, node)
         return out
 
-    def send_to(self, vehicle_id: str, goal: str, now: float) -> None:
+    def send_to(
+        self, vehicle_id: str, goal: str, now: float, priority: Priority | None = None
+    ) -> None:
         with self.orch.lock:
             v = self.orch.core.vehicle(vehicle_id)
             # After a restart the core still places the vehicle at its home node; its
@@ -1253,7 +1276,7 @@ class OrchestratorFleet:
             here = self._node_at(v.corridor, v.x, v.y)
             if here is not None:
                 v.node = here
-        self.orch.send_to(vehicle_id, goal, now)
+        self.orch.send_to(vehicle_id, goal, now, priority=priority)
 
     def let_cross(self, vehicle_id: str, consignment_id: str) -> None:
         """Custody passed at the zero line: the vehicle may cross, to a CN yard spot."""
@@ -1296,7 +1319,7 @@ class _DeskYardPort:
         self.desk = desk
 
     def send_to(self, vehicle_id: str, goal: str, priority: Priority, now: float) -> bool:
-        return self.desk._yard_send(vehicle_id, goal, now)
+        return self.desk._yard_send(vehicle_id, goal, priority, now)
 
     def order_lift(self, lift: Lift, now: float) -> float:
         self.desk._yard_lift(lift, now)

@@ -47,6 +47,7 @@ from fleet.core import (
     VehicleWentOffline,
 )
 from fleet.traffic.control import FleetControl
+from fleet.traffic.planner import Priority
 from fleet.vehicles import MissionStatus, Vehicle, VehicleReport
 from maps.corridor_map import CorridorMap
 from maps.lane_graph import NodeAttrs, node_attrs
@@ -110,11 +111,17 @@ class Orchestrator:
         return v
 
     def send_to(
-        self, vehicle_id: str, goal: str, now: float, reserve_to_m: float | None = None
+        self,
+        vehicle_id: str,
+        goal: str,
+        now: float,
+        reserve_to_m: float | None = None,
+        priority: Priority | None = None,
     ) -> RouteCommand:
         """Send a vehicle to ``goal`` on a conflict-free planned route; with ``reserve_to_m``
         instead on its fastest route with that fixed reservation (a manual drive: the
-        planner does not steer it, others are still kept out of what it holds)."""
+        planner does not steer it, others are still kept out of what it holds).
+        ``priority``: its traffic priority (its cargo's), else the planner's default."""
         with self.lock:
             now = self._at(now)
             if vehicle_id in self.isolated:
@@ -125,7 +132,7 @@ class Orchestrator:
             if reserve_to_m is not None or not self.plan_traffic:
                 cmds: list[Command] = [self.core.send_to(vehicle_id, goal, now, reserve_to_m)]
             else:
-                cmds = self.control.send_to(vehicle_id, goal, now)
+                cmds = self.control.send_to(vehicle_id, goal, now, priority)
             view = self.vehicle_view(self.core.vehicles[vehicle_id])
         mine = [c for c in cmds if isinstance(c, RouteCommand) and c.vehicle_id == vehicle_id]
         if not mine:

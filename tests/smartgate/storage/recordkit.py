@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from fleet.cargo.iso6346 import check_digit
+from fleet.traffic.planner import Priority
 from smartgate.services.desk import VehicleSnapshot
 
 PG_ENV = "SMARTGATE_TEST_PG_URL"
@@ -82,12 +83,16 @@ class YardFleet:
             for vid, (corridor, node) in vehicles.items()
         }
         self.commands: list[tuple[str, str]] = []
+        self.priorities: dict[str, Priority | None] = {}  # as last sent
 
     def snapshots(self) -> dict[str, VehicleSnapshot]:
         return dict(self.snaps)
 
-    def send_to(self, vehicle_id: str, goal: str, now: float) -> None:
+    def send_to(
+        self, vehicle_id: str, goal: str, now: float, priority: Priority | None = None
+    ) -> None:
         self.commands.append((vehicle_id, goal))
+        self.priorities[vehicle_id] = priority
         s = self.snaps[vehicle_id]
         self.snaps[vehicle_id] = VehicleSnapshot(s.id, s.corridor, s.online, True, None)
 

@@ -12,6 +12,7 @@ import pytest
 from fleet.cargo.consignments import ConsignmentState as S
 from fleet.cargo.consignments import IllegalTransition, LabTest
 from fleet.cargo.dispatch import GraphTravelTimes
+from fleet.traffic.planner import Priority
 from fleet.yard.policy import LiftEvent, YardRules
 from smartgate.services.desk import (
     ConsignmentDesk,
@@ -117,6 +118,7 @@ def test_a_trip_from_declaration_to_the_other_side(
     desk.tick(2.5)
     assert desk.get("VN-2026-000001").consignment.state is S.IN_TRANSIT
     assert fleet.goal_of("hn_01") == "SL-E-zero"
+    assert fleet.priorities["hn_01"] is Priority.PERISHABLE  # dragon fruit: planned first
     fleet.arrive("hn_01", "SL-E-zero")
     desk.tick(3.0)
     assert desk.get("VN-2026-000001").consignment.state is S.AT_ZERO_LINE
@@ -491,4 +493,40 @@ def test_with_a_link_a_vehicle_across_is_the_other_sides(
     assert [e["vehicle_id"] for e in refused] == ["hn_02"]  # logged once, not every round
     assert "no handoff" in refused[0]["why"]
     assert all(desk.get(f"VN-2026-00000{i}").vehicle_id is None for i in (2, 3))
+    store.close()
+
+
+def test_after_a_restart_a_vehicle_loading_keeps_its_bay(
+    tmp_path: Path, graphs: dict[str, nx.DiGraph]
+) -> None:
+    """The yard starts empty after a restart: it learns the bound vehicle with its load
+    and lift from the records, so nobody else is sent into its bay, and loading goes on."""
+    url = f"sqlite:///{tmp_path}/db.sqlite"
+    one_a_bay = YardRules(bay_places=1)
+    fleet = YardFleet({"hn_01": ("huu-nghi", "vn-spot-L1")})
+    store = Store(url)
+    desk = make_desk(store, fleet, graphs, yard_rules=one_a_bay)
+    desk.intake(declaration(1), actor="sw")
+    clear(desk, "VN-2026-000001")
+    desk.tick(0.0)
+    assert desk.get("VN-2026-000001").lift is not None
+    store.close()
+
+    # Restarted, with a second vehicle in the parking and every other bay taken.
+    taken = {f"hn_{i:02d}": ("huu-nghi", f"vn-spot-L{i}") for i in range(2, 9)}
+    fleet = YardFleet({"hn_01": ("huu-nghi", "vn-spot-L1"), "hn_09": ("huu-nghi", "vn-spot-P1")})
+    fleet.snaps |= YardFleet(taken).snaps
+    store = Store(url)
+    desk = make_desk(store, fleet, graphs, yard_rules=one_a_bay)
+    desk.tick(1.0)  # recovery: hn_01 is where its lift waits
+    desk.tick(2.0)
+    assert fleet.commands == []  # every bay holds its one vehicle: hn_09 waits
+    assert desk.yard.vehicles["hn_01"].load is not None
+    crane(desk, "VN-2026-000001")
+    desk.tick(3.0)
+    assert desk.get("VN-2026-000001").consignment.state is S.IN_TRANSIT
+    assert fleet.goal_of("hn_01") == "SL-E-zero"
+    fleet.arrive("hn_01", "SL-E-zero")
+    desk.tick(4.0)  # its bay is free now: hn_09 goes there
+    assert fleet.goal_of("hn_09") == "vn-spot-L1"
     store.close()
