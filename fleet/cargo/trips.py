@@ -13,7 +13,9 @@ queued          its pickup (loading spot)     a crane lift is ordered, once; the
 loaded          its pickup                    in_transit, sent to its direction's
                                               stop line before the zero line
 in_transit      the stop line                 at_zero_line: waits for the other side
-refused         its pickup                    returned; the vehicle is freed
+refused         its pickup                    a crane lift takes the goods off, once;
+                                              returned, and the vehicle freed, when
+                                              it is done
 held            the inspection spot           the vehicle is freed (goods unloaded)
 ==============  ===========================  =====================================
 
@@ -56,11 +58,12 @@ class Trip:
 @dataclass(frozen=True)
 class Outcome:
     """What follows: transitions in order (state, reason), a lift to order at the
-    pickup, where to send the vehicle, why it is freed (None: it stays bound), and what
-    an operator must know."""
+    pickup (onto the vehicle, or off it), where to send the vehicle, why it is freed
+    (None: it stays bound), and what an operator must know."""
 
     steps: tuple[tuple[ConsignmentState, str], ...] = ()
     order_lift: bool = False
+    order_unload: bool = False
     send_to: str | None = None
     free: str | None = None
     attention: str | None = None
@@ -85,6 +88,8 @@ def waiting_there(trip: Trip) -> str | None:
         return "loading ordered: waits for the crane"
     if trip.state is S.AT_ZERO_LINE:
         return "waits for the other side at the zero line"
+    if trip.state is S.REFUSED and trip.lift_pending:
+        return "unloading ordered: waits for the crane"
     return None
 
 
@@ -98,8 +103,9 @@ def arrived(trip: Trip) -> Outcome:
     if trip.state is S.IN_TRANSIT:
         return Outcome(steps=((S.AT_ZERO_LINE, f"vehicle {vid} stopped at {drop}"),))
     if trip.state is S.REFUSED:
-        why = f"vehicle {vid} brought it back to {trip.pickup}"
-        return Outcome(steps=((S.RETURNED, why),), free="returned to the yard")
+        # Back where it was loaded, with the container still on: a vehicle freed now
+        # would be given a second one on top. It is returned when the crane is done.
+        return Outcome(order_unload=True)
     if trip.state is S.HELD:
         return Outcome(free=f"unloaded at the inspection zone ({trip.inspection})")
     return Outcome()

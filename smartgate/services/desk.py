@@ -453,12 +453,17 @@ class ConsignmentDesk:
             return self._change(cid, apply)
 
     def confirm_loaded(self, cid: str, *, actor: str, reason: str) -> ConsignmentRecord:
-        """A yard operator confirms the loading the desk ordered (no crane system to
-        say it): the lift started and is done, now."""
+        """A yard operator confirms the lift the desk ordered (no crane system to say
+        it): loading, or unloading a refused consignment brought back; the lift started
+        and is done, now."""
         with self.lock:
             rec = self.get(cid)
             lift = rec.lift
-            if lift is None or not lift.pending or rec.consignment.state is not S.QUEUED:
+            if (
+                lift is None
+                or not lift.pending
+                or rec.consignment.state not in (S.QUEUED, S.REFUSED)
+            ):
                 raise DeskError(
                     f"consignment {cid} is {rec.consignment.state} with no loading ordered: "
                     "its vehicle has not reached the loading spot"
@@ -508,6 +513,10 @@ class ConsignmentDesk:
         if event is LiftEvent.DONE and lift.kind is LiftKind.LOAD:
             why = f"lifted onto vehicle {lift.vehicle} at {lift.spot}: {reason}"
             self._step(rec, S.LOADED, now, actor, why)
+        elif event is LiftEvent.DONE and rec.consignment.state is S.REFUSED:
+            why = f"lifted off vehicle {lift.vehicle} at {lift.spot}, back in the yard: {reason}"
+            self._step(rec, S.RETURNED, now, actor, why)
+            self._unbind(rec, now, "returned to the yard")
 
     def _known_vehicle(self, vehicle_id: str) -> None:
         if vehicle_id in self.profiles or vehicle_id in self.fleet.snapshots():
@@ -630,11 +639,12 @@ class ConsignmentDesk:
             rec.attention = out.attention
         for state, reason in out.steps:
             self._step(rec, state, now, actor, reason)
-        if out.order_lift:
+        if out.order_lift or out.order_unload:
             assert rec.pickup is not None  # bound with its pickup
-            rec.lift = Lift(vid, rec.pickup, c.id, LiftKind.LOAD, now)
+            kind = LiftKind.UNLOAD if out.order_unload else LiftKind.LOAD
+            rec.lift = Lift(vid, rec.pickup, c.id, kind, now)
             entry = {"event": "lift_ordered", "consignment_id": c.id, "t": now}
-            rec.log.append(entry | {"vehicle_id": vid, "spot": rec.pickup})
+            rec.log.append(entry | {"vehicle_id": vid, "spot": rec.pickup, "kind": kind.value})
         if out.send_to is not None:
             drop = out.send_to
             rec.log.append({"event": "consignment_sent", "consignment_id": c.id, "t": now})

@@ -53,9 +53,10 @@ def test_arriving_at_the_pickup_orders_a_lift_and_then_waits_for_the_crane() -> 
     assert waiting_there(trip(S.AT_ZERO_LINE)) is not None
 
 
-def test_a_refused_one_is_returned_and_a_held_one_unloaded_at_inspection() -> None:
-    out = arrived(trip(S.REFUSED))
-    assert [s for s, _ in out.steps] == [S.RETURNED] and out.free == "returned to the yard"
+def test_a_refused_one_is_unloaded_and_a_held_one_unloaded_at_inspection() -> None:
+    out = arrived(trip(S.REFUSED))  # back at its pickup: the crane takes the goods off
+    assert out.order_unload and not out.order_lift and out.steps == () and out.free is None
+    assert waiting_there(trip(S.REFUSED, lift_pending=True)) is not None
     out = arrived(trip(S.HELD))
     assert out.steps == () and out.free is not None and "vn-spot-X1" in out.free
 

@@ -530,3 +530,39 @@ def test_after_a_restart_a_vehicle_loading_keeps_its_bay(
     desk.tick(4.0)  # its bay is free now: hn_09 goes there
     assert fleet.goal_of("hn_09") == "vn-spot-L1"
     store.close()
+
+
+def test_refused_goods_come_off_before_the_vehicle_loads_again(
+    tmp_path: Path, graphs: dict[str, nx.DiGraph]
+) -> None:
+    """Brought back after a refusal, the container is still on the vehicle: the crane
+    takes it off first, and only then is the vehicle free for the next load."""
+    store = Store(f"sqlite:///{tmp_path}/db.sqlite")
+    fleet = YardFleet({"hn_01": ("huu-nghi", "vn-spot-L1")})
+    desk = make_desk(store, fleet, graphs)
+    for i in (1, 2):
+        desk.intake(declaration(i), actor="sw")
+        clear(desk, f"VN-2026-00000{i}")
+    desk.tick(0.0)
+    crane(desk, "VN-2026-000001")
+    desk.tick(1.0)
+    fleet.arrive("hn_01", "SL-E-zero")
+    desk.tick(2.0)
+    desk.handover("VN-2026-000001", accepted=False, actor="cn:youyiguan", reason="closed")
+    desk.tick(3.0)
+    assert fleet.goal_of("hn_01") == "vn-spot-L1"  # back where it was loaded
+    fleet.arrive("hn_01", "vn-spot-L1")
+    desk.tick(4.0)
+    desk.tick(5.0)
+    rec = desk.get("VN-2026-000001")
+    assert rec.consignment.state is S.REFUSED and rec.vehicle_id == "hn_01"
+    assert rec.lift is not None and rec.lift.kind.value == "unload" and rec.lift.pending
+    assert desk.get("VN-2026-000002").vehicle_id is None  # nothing on top of it
+    crane(desk, "VN-2026-000001")
+    rec = desk.get("VN-2026-000001")
+    assert rec.consignment.state is S.RETURNED and rec.vehicle_id is None
+    assert rec.consignment.history[-1].actor == CRANE
+    desk.tick(6.0)
+    nxt = desk.get("VN-2026-000002")
+    assert nxt.vehicle_id == "hn_01" and nxt.lift is not None and nxt.lift.kind.value == "load"
+    store.close()
