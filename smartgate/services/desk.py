@@ -686,14 +686,18 @@ class ConsignmentDesk:
             for vid, s in snaps.items()
         }
         self.yard.decide(now, standing, self._port)
+        bound = {r.vehicle_id: r for r in self.records.values() if r.vehicle_id is not None}
         for d in self.yard.take_decisions():
+            detail, rec = d.detail, bound.get(d.vehicle)
+            if d.what == "send" and rec is not None:  # it goes by its trip: say where
+                detail = trips.target(self._trip_of(rec)) or detail
             self._log(
                 d.at,
                 {
                     "event": "yard_decision",
                     "vehicle_id": d.vehicle,
                     "what": d.what,
-                    "detail": d.detail,
+                    "detail": detail,
                     "why": d.why,
                 },
             )

@@ -119,6 +119,14 @@ def test_a_trip_from_declaration_to_the_other_side(
     assert desk.get("VN-2026-000001").consignment.state is S.IN_TRANSIT
     assert fleet.goal_of("hn_01") == "SL-E-zero"
     assert fleet.priorities["hn_01"] is Priority.PERISHABLE  # dragon fruit: planned first
+    said = [
+        (e["what"], e["detail"], e["why"]) for e in store.events() if e["event"] == "yard_decision"
+    ]
+    assert said == [
+        ("send", pickup, "in the yard: a bay has room"),
+        ("lift", f"load VN-2026-000001 at {pickup}", "perishable, first"),
+        ("send", "SL-E-zero", "loaded with VN-2026-000001"),  # where its trip takes it
+    ]
     fleet.arrive("hn_01", "SL-E-zero")
     desk.tick(3.0)
     assert desk.get("VN-2026-000001").consignment.state is S.AT_ZERO_LINE
