@@ -681,8 +681,12 @@ class ConsignmentDesk:
         bound = {r.vehicle_id: r for r in self.records.values() if r.vehicle_id is not None}
         self._sync_vehicles(snaps, bound, now)
         self._sync_loads()
+        # Only a vehicle standing still is decided for: one driving (a trip, a controller's
+        # manual drive) is where the yard last saw it only when it stops again.
         standing = {
-            vid: Standing(available=s.online and vid not in self.away, stopped=not s.busy)
+            vid: Standing(
+                available=s.online and not s.busy and vid not in self.away, stopped=not s.busy
+            )
             for vid, s in snaps.items()
         }
         self.yard.decide(now, standing, self._port)
@@ -744,6 +748,8 @@ class ConsignmentDesk:
                         sent = self._sent.get(vid)
                         if sent is None or now - sent[1] >= self.resend_after_s:
                             self._send(vid, v.target, self._fleet_now, now, why="yard: again")
+                elif rec is None and v.load is None and s.node != v.node:
+                    y.freed(vid, s.node, now)  # moved by someone else (a controller)
             except YardError as e:  # e.g. standing on the far side's ground: not ours
                 self._note(vid, s.node, now, str(e))
 

@@ -141,7 +141,10 @@ def _through_ros(graphs: dict[str, nx.DiGraph], zero: list[tuple[float, float]])
             self.create_timer(0.5, self._tick)
 
         def now(self) -> float:
-            return self.get_clock().now().nanoseconds * 1e-9
+            """The ROS (sim) clock, never before the time the control has already seen:
+            a /clock sample can arrive late (seen 0.8 s behind under load), and the
+            orchestrator clamps such times the same way (``Orchestrator._at``)."""
+            return max(self.get_clock().now().nanoseconds * 1e-9, self.fc.now)
 
         def send(self, cmds: list[Any]) -> None:
             for c in cmds:

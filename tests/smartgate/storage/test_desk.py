@@ -574,3 +574,25 @@ def test_refused_goods_come_off_before_the_vehicle_loads_again(
     nxt = desk.get("VN-2026-000002")
     assert nxt.vehicle_id == "hn_01" and nxt.lift is not None and nxt.lift.kind.value == "load"
     store.close()
+
+
+def test_a_vehicle_driven_by_hand_is_not_given_cargo_until_it_stands_again(
+    tmp_path: Path, graphs: dict[str, nx.DiGraph]
+) -> None:
+    """A controller drives an idle vehicle off its bay: while it moves the yard gives it
+    nothing, and once it stands at another bay the yard knows it is there."""
+    store = Store(f"sqlite:///{tmp_path}/db.sqlite")
+    fleet = YardFleet({"hn_01": ("huu-nghi", "vn-spot-L1")})
+    desk = make_desk(store, fleet, graphs)
+    desk.tick(0.0)  # the yard learns where it stands; nothing waits
+    fleet.send_to("hn_01", "vn-spot-L4", 1.0)  # the controller's drive, not the desk's
+    desk.intake(declaration(1), actor="sw")
+    clear(desk, "VN-2026-000001")
+    desk.tick(1.0)
+    assert desk.get("VN-2026-000001").vehicle_id is None  # not bound to a moving vehicle
+    fleet.arrive("hn_01", "vn-spot-L4")
+    desk.tick(2.0)
+    rec = desk.get("VN-2026-000001")
+    assert (rec.vehicle_id, rec.pickup) == ("hn_01", "vn-spot-L4")
+    assert rec.lift is not None and rec.lift.spot == "vn-spot-L4"
+    store.close()
