@@ -823,7 +823,7 @@ class ConsignmentDesk:
             rec.vehicle_id, rec.pickup, rec.lift = lift.vehicle, lift.spot, lift
             entry = {"consignment_id": rec.id, "vehicle_id": lift.vehicle, "t": t}
             rec.log.append({"event": "consignment_assigned", **entry, "pickup": lift.spot})
-            rec.log.append({"event": "lift_ordered", **entry, "spot": lift.spot})
+            rec.log.append({"event": "lift_ordered", **entry, "spot": lift.spot, "kind": "load"})
 
         # A refusal leaves the yard a step ahead; the next round frees the vehicle.
         self._guarded(self._change, lift.load, bind)
