@@ -352,14 +352,8 @@ class Yard:
         v = self._vehicle(vid)
         if node not in self.layouts[v.corridor].leads_to:
             raise YardError(f"vehicle {vid}: no node {node!r} in the {v.corridor} map")
-        v.node, v.phase, v.load, v.lift, v.target, v.idle_since = (
-            node,
-            Phase.IDLE,
-            None,
-            None,
-            "",
-            now,
-        )
+        v.node, v.target, v.idle_since = node, "", now
+        v.phase, v.load, v.lift = Phase.IDLE, None, None
         return v
 
     def take_over(

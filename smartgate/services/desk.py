@@ -82,7 +82,7 @@ from fleet.yard.policy import (
     YardRules,
     lift_event,
 )
-from maps.queries import nearest_node, spot, yard_spots
+from maps.queries import nearest_node, spot
 from smartgate.storage.store import ConsignmentRecord, DuplicateConsignment, Store, StoreConflict
 
 if TYPE_CHECKING:
@@ -215,11 +215,6 @@ class ConsignmentDesk:
         self.fleet = fleet
         self.travel = travel
         self.corridors = frozenset(corridors)
-        # Corridor -> side ("VN", "CN") -> loading spots (the graphs are fixed).
-        self._loading = {
-            c: {side: tuple(spots) for side, spots in yard_spots(g).items()}
-            for c, g in graphs.items()
-        }
         try:
             layouts = {c: YardLayout.from_graph(c, g) for c, g in graphs.items()}
         except LayoutError as e:
@@ -232,8 +227,8 @@ class ConsignmentDesk:
         self._inspection = {
             c: {side: spot(g, side, INSPECTION_SPOT) for side in SIDES} for c, g in graphs.items()
         }
-        self._all_loading = {
-            c: {n for spots in sides.values() for n in spots} for c, sides in self._loading.items()
+        self._all_loading = {  # corridor -> its loading spots, both sides (fixed graphs)
+            c: {n for spots in lay.spots.values() for n in spots} for c, lay in layouts.items()
         }
         self.clock = clock
         self.recovery_timeout_s = recovery_timeout_s
@@ -722,11 +717,7 @@ class ConsignmentDesk:
             v = y.vehicles.get(vid)
             rec = bound.get(vid)
             if vid in self.away:  # in the other side's custody
-                if v is not None:
-                    try:
-                        y.hand_over(vid, now)
-                    except YardError:
-                        y.left_custody(vid)
+                self._handed_over(vid, now)
                 continue
             if not s.online or s.busy or s.node is None:
                 continue  # the yard decides on a vehicle standing at a known place
@@ -836,9 +827,10 @@ class ConsignmentDesk:
             self._note(lift.vehicle, lift.spot, now, f"yard not told of lift {event}: {e}")
 
     def _handed_over(self, vid: str, now: float) -> None:
-        """Custody passed with the consignment: the other side's yard has the vehicle.
-        With one operator for both yards it stays this yard's: once it stands on the
-        far side, its trip is over and it is free there (the next round says so)."""
+        """Custody passed (with a consignment, or the link says the vehicle is across):
+        the other side's yard has the vehicle. With one operator for both yards it stays
+        this yard's: once it stands on the far side, its trip is over and it is free
+        there (the next round says so)."""
         if vid not in self.yard.vehicles or self.yard.side is None:
             return
         try:
@@ -959,7 +951,8 @@ class ConsignmentDesk:
 
     def loading_spots(self, corridor: str, side: str) -> tuple[str, ...]:
         """The loading spots of ``corridor``'s ``side`` yard ("VN", "CN")."""
-        return self._loading.get(corridor, {}).get(side, ())
+        lay = self.yard.layouts.get(corridor)
+        return lay.spots.get(side, ()) if lay is not None else ()
 
     def _inspection_spot(self, c: Consignment) -> str | None:
         return self._inspection.get(c.corridor, {}).get(self._side(c))
